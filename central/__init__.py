@@ -1,0 +1,1 @@
+"""Central service: ingest, readings and VEE, tariffs and billing, payments, operations."""

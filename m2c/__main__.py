@@ -1,0 +1,3 @@
+from m2c.cli import main
+
+raise SystemExit(main())
