@@ -1,0 +1,1 @@
+"""The edge daemon: pollers, the durable outbox, MQTT uplink and downlink, printing, health."""
