@@ -1,0 +1,1 @@
+"""REST routes: thin; the logic lives in plain modules."""

@@ -1,0 +1,1 @@
+"""Ingest: MQTT messages from gateways into the database, idempotently."""

@@ -1,0 +1,99 @@
+"""A reading travels from a simulated SDM630 to central's REST API, every part real:
+a Modbus TCP simulator, the gateway and central as separate processes, a private Mosquitto,
+SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import struct
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from simulators.sdm630_tcp import Sdm630, make_server
+from tests.support.broker import Mosquitto, free_port
+from tests.support.procs import LoopThread, m2c, stop
+
+
+def _wait_for(predicate, timeout: float, what: str):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+
+
+def test_readings_arrive_intact_with_the_meters_timestamps(
+    tmp_path: Path, mosquitto: Mosquitto, db_url: str
+) -> None:
+    sims = LoopThread()
+    modbus_port = free_port()
+    meter = Sdm630(start_kwh=4321.0, load_kw=2.0, seed=1)
+
+    async def build():  # type: ignore[no-untyped-def]
+        return make_server({7: meter}, port=modbus_port)
+
+    server = sims.run(build())
+    sims.spawn(server.serve_forever)
+    http_port = free_port()
+    (tmp_path / "gw.toml").write_text(f"""
+gateway_id = "e2e-gw"
+[mqtt]
+port = {mosquitto.port}
+[outbox]
+path = "{tmp_path / "outbox.db"}"
+[[meters]]
+id = "sdm630-e2e"
+port = {modbus_port}
+unit_id = 7
+period_s = 0.5
+""")
+    (tmp_path / "central.toml").write_text(f"""
+database_url = "{db_url}"
+[broker]
+port = {mosquitto.port}
+[http]
+port = {http_port}
+""")
+    started = datetime.now(UTC)
+    central = m2c(
+        "central", "run", "-c", str(tmp_path / "central.toml"), log=tmp_path / "central.log"
+    )
+    gateway = m2c("gateway", "run", "-c", str(tmp_path / "gw.toml"), log=tmp_path / "gw.log")
+    url = f"http://127.0.0.1:{http_port}/api/v1/meters/sdm630-e2e/readings"
+    try:
+
+        def energy_rows() -> list[dict[str, object]]:
+            try:
+                rsp = httpx.get(url, params={"quantity": "energy_import"}, timeout=2)
+            except httpx.HTTPError:
+                return []
+            return rsp.json() if rsp.status_code == 200 and len(rsp.json()) >= 3 else []
+
+        rows = _wait_for(energy_rows, 40, "three energy readings through central")
+        health = httpx.get(f"http://127.0.0.1:{http_port}/healthz", timeout=2).json()
+    finally:
+        gw_rc = stop(gateway)
+        central_rc = stop(central)
+        sims.run(server.shutdown())
+        sims.close()
+    assert health["status"] == "ok"
+    assert gw_rc == 0, (tmp_path / "gw.log").read_text()[-3000:]
+    assert central_rc == 0, (tmp_path / "central.log").read_text()[-3000:]
+    stamps = [datetime.fromisoformat(r["ts"]) for r in rows]
+    values = [float(r["value"]) for r in rows]  # type: ignore[arg-type]
+    # Newest first, distinct times from the read, taken after the test began.
+    assert stamps == sorted(stamps, reverse=True)
+    assert len(set(stamps)) == len(stamps)
+    assert all(started <= ts <= datetime.now(UTC) for ts in stamps)
+    # Energy only rises, and the value is what the meter's float32 register held.
+    assert values == sorted(values, reverse=True)
+    assert 4321.0 <= values[-1] <= meter.import_kwh + 1e-3
+    float32 = struct.unpack(">f", struct.pack(">f", values[0]))[0]
+    assert abs(float32 - values[0]) < 1e-3
+    assert all(r["unit"] == "kWh" and r["gateway_id"] == "e2e-gw" for r in rows)
+    assert all("time_from_gateway" in r["quality"] for r in rows)
