@@ -35,7 +35,11 @@ def register(subparsers: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     import asyncio
 
+    from m2c import logs
     from m2c.demo import DemoOptions, run
+
+    if args.log_level == "info":
+        logs.set_level("warning")  # the progress view is the demo's output; logs only on trouble
 
     return asyncio.run(
         run(
