@@ -152,7 +152,9 @@ def _field(
         case "paid":
             return _kv(template, name, f"{money(receipt.paid)} đ", bold=True)
         case "method":
-            return _kv(template, name, template.labels.get(f"method_{receipt.method}", receipt.method))
+            return _kv(
+                template, name, template.labels.get(f"method_{receipt.method}", receipt.method)
+            )
         case "verification":
             return [Qr(receipt.verification)] if receipt.verification else []
     return []

@@ -97,10 +97,10 @@ def find_font(candidates: Sequence[tuple[str, int]], env: str) -> tuple[str, int
     """The first existing font of ``candidates``, or ``$env`` (``path`` or ``path:index``)."""
     override = os.environ.get(env)
     if override:
-        path, _, index = override.partition(":")
+        path, _, index_text = override.partition(":")
         if not Path(path).is_file():
             raise FontNotFoundError(f"font {path!r} named by ${env} does not exist")
-        return path, int(index or 0)
+        return path, int(index_text or 0)
     for path, index in candidates:
         if Path(path).is_file():
             return path, index
@@ -175,6 +175,8 @@ class Typeface:
 
     def render(self, text: str) -> Bitmap:
         """One line, full line height, left-aligned, uncropped (crop with ``crop_to_ink``)."""
+        if not text.isprintable():
+            raise RasterError(f"line {text!r} contains control characters")
         self.check(text)
         width = max(1, self.width(text) + 2)
         img = Image.new("1", (width, self.line_height), 1)

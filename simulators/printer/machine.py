@@ -94,7 +94,7 @@ class PrinterMachine:
         self._qr_data = b""
         self._qr_module = 3
         self._pending_text = b""
-        self._font = ImageFont.truetype(TEXT_FONT, 20)
+        self._font = ImageFont.truetype(TEXT_FONT, 20, layout_engine=ImageFont.Layout.BASIC)
 
     # -- state the outside can change --------------------------------------------------------
     @property
@@ -221,12 +221,13 @@ class PrinterMachine:
     def _text_out(self, *, force: bool = False) -> None:
         if not self._pending_text and not force:
             return
-        text = self._pending_text.decode("cp437", errors="replace")
+        raw = self._pending_text.decode("cp437", errors="replace")
+        text = "".join(ch if ch.isprintable() else "?" for ch in raw)
         self._pending_text = b""
         if not self._room(TEXT_LINE_DOTS):
             return
         width = int(self._font.getlength(text))
-        self._page.ops.append(("text", self._x(width), self._page.y, (text, self._bold)))
+        self._page.ops.append(("text", self._x(width), self._page.y, text))
         self._page.text_lines.append(text)
         self._page.transcript.append(text)
         self._page.y += TEXT_LINE_DOTS
@@ -265,8 +266,8 @@ class PrinterMachine:
                 assert isinstance(item, Bitmap)
                 image.paste(item.to_image(), (x, y))
             else:
-                text, _bold = item  # type: ignore[misc]
-                draw.text((x, y + 2), text, font=self._font, fill=0)
+                assert isinstance(item, str)
+                draw.text((x, y + 2), item, font=self._font, fill=0)
         job = PrintedJob(
             number=len(self.jobs) + 1,
             image=image,
