@@ -108,3 +108,24 @@ def qr_native(data: bytes, *, module: int = 4, ecc: str = "M") -> bytes:
 def status_request(n: int) -> bytes:
     """``DLE EOT n``: 1 printer, 2 offline cause, 3 error cause, 4 paper sensor."""
     return DLE + EOT + _byte("status kind", n, 1, 4)
+
+
+def resync_padding(job: bytes) -> int:
+    """How many zero bytes bring a printer out of any half-received command of ``job``.
+
+    A link lost mid-job may leave the printer inside a command waiting for data (a raster
+    image, a QR store). Zeros complete such data harmlessly (white dots, ignored QR bytes)
+    and outside a command a printer ignores NUL. The longest data-carrying command of the
+    job bounds what can be outstanding; false matches inside image data only overestimate.
+    """
+    longest = 0
+    start = 0
+    while (at := job.find(GS + b"v0", start)) != -1 and at + 8 <= len(job):
+        width, height = job[at + 4] | job[at + 5] << 8, job[at + 6] | job[at + 7] << 8
+        longest = max(longest, min(8 + width * height, len(job) - at))
+        start = at + 1
+    start = 0
+    while (at := job.find(GS + b"(k", start)) != -1 and at + 5 <= len(job):
+        longest = max(longest, min(5 + (job[at + 3] | job[at + 4] << 8), len(job) - at))
+        start = at + 1
+    return longest

@@ -12,6 +12,8 @@ from drivers.printers.base import (
     StatusTimeoutError,
 )
 
+STALE_WAIT_S = 0.01
+
 
 class TcpPrinter:
     def __init__(
@@ -55,6 +57,7 @@ class TcpPrinter:
         assert self._writer is not None
         assert self._reader is not None
         try:
+            await self._discard_stale(self._reader)
             self._writer.write(QUERY)
             await self._writer.drain()
             async with asyncio.timeout(self.status_timeout):
@@ -64,6 +67,17 @@ class TcpPrinter:
         except (OSError, asyncio.IncompleteReadError) as exc:
             raise LinkLostError(f"{self.name}: {exc!r}", sent=0, certain=False) from exc
         return parse_status(answer)
+
+    @staticmethod
+    async def _discard_stale(reader: asyncio.StreamReader) -> None:
+        """Drop bytes that arrived unasked (a status-like sequence inside image data)."""
+        while True:
+            try:
+                async with asyncio.timeout(STALE_WAIT_S):
+                    if not await reader.read(64):
+                        return
+            except TimeoutError:
+                return
 
     async def close(self) -> None:
         writer, self._writer, self._reader = self._writer, None, None

@@ -91,7 +91,7 @@ class BlePrinterSim:
         self.device.add_service(Service(self.layout.service, chars))
         self._idle: asyncio.TimerHandle | None = None
         self._lock = asyncio.Lock()
-        self._dropping = False
+        self._dropping: set[Connection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -132,8 +132,8 @@ class BlePrinterSim:
             await connection.disconnect()
 
     async def _on_write(self, connection: Connection, value: bytes) -> None:
-        if self._dropping:
-            return  # arrives while the link is going down: lost
+        if connection in self._dropping:
+            return  # arrives while this link is going down: lost
         async with self._lock:
             lost = self.disconnect_after is not None and len(value) > self.disconnect_after
             if lost:
@@ -151,17 +151,18 @@ class BlePrinterSim:
                 return
         # The link drops before this write is acknowledged: its bytes never reach the paper.
         log.info("printer_sim.ble_drop", address=self.address)
-        self._dropping = True
-        task = asyncio.get_running_loop().create_task(self._drop_soon())
+        self._dropping.add(connection)
+        task = asyncio.get_running_loop().create_task(self._drop_soon(connection))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         await asyncio.wait({task})  # no acknowledgement goes out before the link is down
 
-    async def _drop_soon(self) -> None:
+    async def _drop_soon(self, connection: Connection) -> None:
+        self.disconnects += 1
         try:
-            await self.drop_link()
+            await connection.disconnect()
         finally:
-            self._dropping = False
+            self._dropping.discard(connection)
 
     def _arm_idle(self) -> None:
         if self.idle_flush_s is None:

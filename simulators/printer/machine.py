@@ -5,7 +5,8 @@ returns (status answers). A job ends at a cut, at ``ESC @`` after printed conten
 ``flush()`` (the servers call it when the link idles or closes). Each finished job becomes a
 :class:`PrintedJob` with a PNG image and a text transcript, written to ``out_dir`` if given.
 
-Faults: ``paper_dots`` (paper left on the roll, in dots; printing past it loses the rest of the
+Faults: ``status_answers_left`` (answer that many status requests, then stay silent),
+``paper_dots`` (paper left on the roll, in dots; printing past it loses the rest of the
 job and the printer reports paper end), ``open_cover()``. While offline (paper end or cover
 open) print data is dropped and counted, but ``DLE EOT`` still answers.
 """
@@ -82,6 +83,7 @@ class PrinterMachine:
         self.paper_dots = paper_dots
         self.on_job = on_job
         self.cover_open = False
+        self.status_answers_left: int | None = None  # fault: go silent after this many
         self.jobs: list[PrintedJob] = []
         self.bytes_received = 0
         self.dropped_bytes = 0
@@ -94,6 +96,7 @@ class PrinterMachine:
         self._qr_data = b""
         self._qr_module = 3
         self._pending_text = b""
+        self._tail = b""
         self._font = ImageFont.truetype(TEXT_FONT, 20, layout_engine=ImageFont.Layout.BASIC)
 
     # -- state the outside can change --------------------------------------------------------
@@ -118,17 +121,34 @@ class PrinterMachine:
     def receive(self, data: bytes) -> bytes:
         """Take bytes from the link; returns status answers to send back."""
         self.bytes_received += len(data)
+        replies = bytearray(self._realtime(data))
         self._parser.feed(data)
-        replies = bytearray()
         while True:
             try:
                 for event in self._parser.events():
-                    replies += self._apply(event)
+                    self._apply(event)
                 break
             except p.EscPosParseError as exc:
                 self.parse_errors += 1
                 self._page.errors.append(str(exc))
                 log.warning("printer_sim.parse_error", error=str(exc))
+        return bytes(replies)
+
+    def _realtime(self, data: bytes) -> bytes:
+        """``DLE EOT n`` is answered as it arrives, even inside another command's data, as
+        real printers do (so a status request gets through to a printer stuck mid-image)."""
+        window = self._tail + data
+        replies = bytearray()
+        start = 0
+        while (at := window.find(b"\x10\x04", start)) != -1 and at + 2 < len(window):
+            if at + 2 >= len(self._tail) and 1 <= window[at + 2] <= 4:
+                kind = window[at + 2]
+                if self.status_answers_left is None or self.status_answers_left > 0:
+                    if self.status_answers_left is not None:
+                        self.status_answers_left -= 1
+                    replies.append(self.status_byte(kind))
+            start = at + 1
+        self._tail = window[-2:]
         return bytes(replies)
 
     def flush(self) -> PrintedJob | None:
@@ -140,10 +160,10 @@ class PrinterMachine:
         return self._finish("flush")
 
     # -- events ------------------------------------------------------------------------------
-    def _apply(self, event: p.Event) -> bytes:
+    def _apply(self, event: p.Event) -> None:
         match event:
-            case p.StatusRequest(kind=kind):
-                return bytes([self.status_byte(kind)])
+            case p.StatusRequest():
+                pass  # answered on arrival by _realtime
             case p.Init():
                 self._text_out()
                 if not self._page.empty:
@@ -182,7 +202,6 @@ class PrinterMachine:
                 self.unknown_commands += 1
                 self._page.unknown.append(data)
                 self._page.transcript.append(f"[unknown {data.hex(' ')}]")
-        return b""
 
     def status_byte(self, kind: int) -> int:
         if kind == 1:

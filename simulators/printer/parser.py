@@ -208,8 +208,8 @@ class EscPosParser:
         if first == FS:
             self._need(2)
             return 2, Unknown(bytes(b[:2]))
-        if first == CR:
-            return 1, None
+        if first in (CR, 0):
+            return 1, None  # printers ignore NUL (it also pads a link resync)
         if first < 0x20 and first not in (LF, HT):
             return 1, Unknown(bytes(b[:1]))
         # plain text up to LF

@@ -8,6 +8,7 @@ link idles for ``idle_flush_s`` or (TCP) when the client closes the connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tty
 
@@ -90,9 +91,11 @@ class TcpPrinterServer:
         except ConnectionError:
             log.info("printer_sim.tcp_reset", port=self.port)
         finally:
-            writer.close()
             self._idle.cancel()
             self.machine.flush()
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
 
 
 class PtyPrinter:

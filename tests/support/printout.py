@@ -58,7 +58,8 @@ def same_pixels(a: Image.Image, b: Image.Image) -> bool:
 
 def assert_printout_shows(job: PrintedJob, expected: Expected) -> None:
     assert job.png is not None, "the simulator wrote no PNG"
-    png = Image.open(job.png)
+    with Image.open(job.png) as opened:
+        png = opened.copy()
     assert job.text_lines == expected.text_lines
     assert job.qr_codes == expected.qr_codes
     assert len(job.rasters) == len(expected.rasters), (
