@@ -41,7 +41,7 @@ class QueueError(Exception):
     """Base of print-queue errors."""
 
 
-class UnknownJobError(QueueError):
+class UnknownJobError(QueueError, LookupError):
     pass
 
 
@@ -88,6 +88,7 @@ class PrintQueue:
         self.max_attempts = max_attempts
         self._clock = clock
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Every statement is a single autocommit statement: safe to share across threads.
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
