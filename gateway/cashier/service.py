@@ -113,7 +113,7 @@ class Cashier:
         self.cashier_phone = cashier_phone
         self.receipt_prefix = receipt_prefix
         self._clock = clock
-        self._on_submit = on_submit
+        self.on_submit = on_submit
         self._lock = threading.Lock()
 
     def lookup(self, account: str) -> list[dict[str, object]]:
@@ -147,7 +147,7 @@ class Cashier:
         original, copy = render_job(notice, self.notice_template, self.profile)
         job_id = f"notice-{bill_id}-{uuid.uuid4().hex[:8]}"
         self.queue.submit(job_id, self.printer, original, copy, kind="notice", ref=bill_id)
-        self._on_submit()
+        self.on_submit()
         log.info("cashier.notice", bill=bill_id, job=job_id)
         return job_id
 
@@ -226,7 +226,7 @@ class Cashier:
         self.cache.add_paid(bill_id, amount)
         job_id = f"receipt-{receipt_no}"
         self.queue.submit(job_id, self.printer, original, copy, kind="receipt", ref=receipt_no)
-        self._on_submit()
+        self.on_submit()
         log.info("cashier.paid", bill=bill_id, amount=amount, receipt=receipt_no, job=job_id)
         return PaymentResult(payment_id, receipt_no, job_id, qr, amount)
 
@@ -240,5 +240,5 @@ class Cashier:
             self.queue.reprint(job_id)
         except LookupError as exc:
             raise CashierError("unknown_receipt", str(exc)) from exc
-        self._on_submit()
+        self.on_submit()
         return job_id
