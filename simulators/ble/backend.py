@@ -247,8 +247,9 @@ class BumbleScannerBackend(BaseBleakScanner):
         self.call_detection_callbacks(device, adv)
 
 
-def client_backend(air: VirtualAir) -> type[BumbleClientBackend]:
-    return type("BumbleClientBackend", (BumbleClientBackend,), {"air": air})
+def client_backend(air: VirtualAir, *, mtu: int = REQUESTED_MTU) -> type[BumbleClientBackend]:
+    """A client backend class on ``air`` that asks for ``mtu`` (23 is BlueZ's usual)."""
+    return type("BumbleClientBackend", (BumbleClientBackend,), {"air": air, "requested_mtu": mtu})
 
 
 def scanner_backend(air: VirtualAir) -> type[BumbleScannerBackend]:

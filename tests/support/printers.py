@@ -15,7 +15,7 @@ from simulators.printer.machine import PrinterMachine
 
 @asynccontextmanager
 async def ble_printer(
-    out: Path | None = None, *, width: int = 384, **sim_options: object
+    out: Path | None = None, *, width: int = 384, mtu: int = 247, **sim_options: object
 ) -> AsyncIterator[tuple[BlePrinterSim, BlePrinter]]:
     """A simulated BLE printer and a real bleak-based transport found by scanning for it."""
     air = VirtualAir()
@@ -23,7 +23,7 @@ async def ble_printer(
     sim = BlePrinterSim(air, machine, **sim_options)  # type: ignore[arg-type]
     await sim.start()
     device = await find_printer(backend=scanner_backend(air), scan_s=5)
-    printer = BlePrinter(device, backend=client_backend(air), reconnect_delay=0.01)
+    printer = BlePrinter(device, backend=client_backend(air, mtu=mtu), reconnect_delay=0.01)
     try:
         yield sim, printer
     finally:
