@@ -74,3 +74,15 @@ class BillCachePush(_Model):
     payee: PayeeInfo | None = None
     replace: bool = True
     bills: tuple[CachedBill, ...]
+
+
+class PrintRequest(_Model):
+    """The ``args`` of ``Command(kind="print")``: print a cached bill's notice at the gateway.
+
+    The gateway uses the command's id as the print job's id, so a redelivered command never
+    prints twice. Central pushes the bill (``bill_cache``) before asking to print it.
+    """
+
+    v: Literal[1] = 1
+    document: Literal["notice"] = "notice"
+    bill_id: str = Field(min_length=1, max_length=64)

@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import ValidationError
 
-from contract.bill_cache import CachedBill, PayeeInfo, UtilityInfo
-from contract.mqtt import FieldPayment
+from contract.bill_cache import CachedBill, PayeeInfo, PrintRequest, UtilityInfo
+from contract.mqtt import Command, FieldPayment
 from contract.receipt_signature import ReceiptFields, sign_receipt, signature_of
 from drivers.escpos.documents import BillNotice, Charge, Party, Payee, Receipt, TariffLine
 from drivers.escpos.profile import PrinterProfile
@@ -141,11 +142,14 @@ class Cashier:
         )
         return notice, paid
 
-    def print_notice(self, bill_id: str) -> str:
-        """Queue the bill notice (also left behind when nobody is home); returns the job id."""
+    def print_notice(self, bill_id: str, *, job_id: str = "") -> str:
+        """Queue the bill notice (also left behind when nobody is home); returns the job id.
+
+        A given ``job_id`` that is already queued is not queued again.
+        """
         notice, _ = self._notice(bill_id)
         original, copy = render_job(notice, self.notice_template, self.profile)
-        job_id = f"notice-{bill_id}-{uuid.uuid4().hex[:8]}"
+        job_id = job_id or f"notice-{bill_id}-{uuid.uuid4().hex[:8]}"
         self.queue.submit(job_id, self.printer, original, copy, kind="notice", ref=bill_id)
         self.on_submit()
         log.info("cashier.notice", bill=bill_id, job=job_id)
@@ -229,6 +233,14 @@ class Cashier:
         self.on_submit()
         log.info("cashier.paid", bill=bill_id, amount=amount, receipt=receipt_no, job=job_id)
         return PaymentResult(payment_id, receipt_no, job_id, qr, amount)
+
+    def handle_print_command(self, command: Command) -> str:
+        """A ``print`` downlink command → a print job named after the command (idempotent)."""
+        try:
+            request = PrintRequest.model_validate(command.args)
+        except ValidationError as exc:
+            raise CashierError("bad_command", f"print command {command.id}: {exc}") from exc
+        return self.print_notice(request.bill_id, job_id=f"cmd-{command.id}")
 
     def _payment_id_for(self, request_id: str) -> str:
         return f"{self.gateway_id}-{request_id}"[:64]

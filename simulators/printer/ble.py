@@ -169,4 +169,6 @@ class BlePrinterSim:
             return
         if self._idle is not None:
             self._idle.cancel()
-        self._idle = asyncio.get_running_loop().call_later(self.idle_flush_s, self.machine.flush)
+        self._idle = asyncio.get_running_loop().call_later(
+            self.idle_flush_s, self.machine.link_closed
+        )

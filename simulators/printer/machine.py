@@ -151,8 +151,15 @@ class PrinterMachine:
         self._tail = window[-2:]
         return bytes(replies)
 
+    def link_closed(self) -> PrintedJob | None:
+        """The client went away: the job ends, unless a command still waits for its data (a
+        printer keeps waiting for the rest of an image whoever sends it)."""
+        if self._parser.buffered and self._parser.mid_command:
+            return None
+        return self.flush()
+
     def flush(self) -> PrintedJob | None:
-        """End the current job (idle link, closed connection)."""
+        """End the current job (idle link, closed connection, end of a test)."""
         tail = self._parser.flush_text()
         if tail is not None:
             self._apply(tail)

@@ -149,6 +149,11 @@ class EscPosParser:
     def buffered(self) -> int:
         return len(self._buf)
 
+    @property
+    def mid_command(self) -> bool:
+        """Buffered bytes are the start of a command still waiting for the rest."""
+        return bool(self._buf) and self._buf[0] in (ESC, GS, DLE, FS)
+
     def feed(self, data: bytes) -> None:
         self._buf += data
 

@@ -31,7 +31,9 @@ class _Idle:
             return
         if self._handle is not None:
             self._handle.cancel()
-        self._handle = asyncio.get_running_loop().call_later(self.idle_flush_s, self.machine.flush)
+        self._handle = asyncio.get_running_loop().call_later(
+            self.idle_flush_s, self.machine.link_closed
+        )
 
     def cancel(self) -> None:
         if self._handle is not None:
@@ -92,7 +94,7 @@ class TcpPrinterServer:
             log.info("printer_sim.tcp_reset", port=self.port)
         finally:
             self._idle.cancel()
-            self.machine.flush()
+            self.machine.link_closed()
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()

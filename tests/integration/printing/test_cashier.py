@@ -260,3 +260,20 @@ def test_config_refuses_an_open_api_without_token(tmp_path: Path) -> None:
         CashierConfig(**base, listen_host="0.0.0.0")
     with pytest.raises(ValidationError, match="placeholder"):
         CashierConfig(**base, listen_host="0.0.0.0", token="changeme")
+
+
+def test_print_command_from_central_prints_once(kit: Kit) -> None:
+    from contract.mqtt import Command
+
+    command = Command(id="c-42", kind="print", args={"bill_id": "HD-2611-0002"})
+    assert kit.cashier.handle_print_command(command) == "cmd-c-42"
+    assert kit.cashier.handle_print_command(command) == "cmd-c-42"  # redelivered
+    assert [j.id for j in kit.queue.jobs()] == ["cmd-c-42"]
+    with pytest.raises(CashierError) as bad:
+        kit.cashier.handle_print_command(Command(id="c-43", kind="print", args={"x": 1}))
+    assert bad.value.code == "bad_command"
+    with pytest.raises(CashierError) as unknown:
+        kit.cashier.handle_print_command(
+            Command(id="c-44", kind="print", args={"bill_id": "HD-none"})
+        )
+    assert unknown.value.code == "unknown_bill"

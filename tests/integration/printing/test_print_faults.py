@@ -209,3 +209,31 @@ def test_crash_after_sending_before_confirmation_prints_one_copy(tmp_path: Path)
         assert queue.get("r1").attempts == 2
 
     asyncio.run(run())
+
+
+def test_tcp_connection_lost_mid_job_prints_one_copy(tmp_path: Path) -> None:
+    rec = Recorder()
+
+    async def run() -> None:
+        machine = PrinterMachine(384, out_dir=tmp_path)
+        server = TcpPrinterServer(machine, idle_flush_s=None)
+        server.disconnect_after = 6 + len(ORIGINAL) // 3  # status query, then a third of the job
+        port = await server.start()
+        queue = PrintQueue(tmp_path / "q.db")
+        queue.submit("r1", "counter", ORIGINAL, COPY)
+        worker = rec.worker(queue, TcpPrinter("127.0.0.1", port))
+        for _ in range(5):
+            await worker.drain()
+            if queue.get("r1").state is JobState.PRINTED:
+                break
+        await worker.transport.close()
+        await server.stop()
+        machine.flush()
+        assert queue.get("r1").state is JobState.PRINTED
+        assert queue.get("r1").as_copy
+        partial, copy = machine.jobs
+        assert len(partial.rasters) < len(copy.rasters)
+        assert _is_copy(copy)
+        assert rec.outcomes[-1].result == "printed"
+
+    asyncio.run(run())
