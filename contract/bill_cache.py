@@ -37,7 +37,7 @@ class UtilityInfo(_Model):
 
 
 class PayeeInfo(_Model):
-    bank_bin: str = Field(pattern=r"^\d{6}$")
+    bank_bin: str = Field(pattern=r"^[0-9]{6}$")
     account: str = Field(pattern=r"^[0-9A-Za-z]{1,19}$")
     bank_name: str = ""
 

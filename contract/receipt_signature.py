@@ -118,7 +118,7 @@ def parse_receipt(qr_text: str) -> tuple[ReceiptFields, bytes]:
         when = datetime.strptime(paid_at, _TIME).replace(tzinfo=UTC)
     except ValueError as exc:
         raise MalformedReceiptError(f"time {paid_at!r} is not YYYYMMDDTHHMMSSZ") from exc
-    if not amount.isdigit():
+    if not re.fullmatch(r"[0-9]{1,15}", amount):
         raise MalformedReceiptError(f"amount {amount!r} is not a whole number")
     try:
         raw = base64.b32decode(sig + "=" * (-len(sig) % 8))

@@ -48,7 +48,7 @@ def parse_tlv(text: str) -> dict[str, str]:
     pos = 0
     while pos < len(text):
         head = text[pos : pos + 4]
-        if len(head) < 4 or not head.isdigit():
+        if len(head) < 4 or not (head.isascii() and head.isdigit()):
             raise VietQRError(f"malformed field header {head!r} at offset {pos}")
         size = int(head[2:])
         value = text[pos + 4 : pos + 4 + size]
@@ -71,7 +71,7 @@ class VietQR:
     to_card: bool = False
 
     def __post_init__(self) -> None:
-        if not re.fullmatch(r"\d{6}", self.bank_bin):
+        if not re.fullmatch(r"[0-9]{6}", self.bank_bin):
             raise VietQRError(f"bank BIN {self.bank_bin!r} must be 6 digits")
         if not re.fullmatch(r"[0-9A-Za-z]{1,19}", self.account):
             raise VietQRError(f"account {self.account!r} must be 1-19 letters or digits")

@@ -2,6 +2,8 @@ from datetime import UTC, datetime
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contract import receipt_signature as rs
 from tests.support.documents import GATEWAY, sample_receipt
@@ -94,3 +96,11 @@ def test_keyring_round_trip_and_errors() -> None:
 def test_fields_refuse_separator() -> None:
     with pytest.raises(rs.MalformedReceiptError, match="'\\*'"):
         rs.ReceiptFields(GATEWAY, "BN*1", "A", "", 1, "cash", datetime.now(UTC), "x")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=20), min_size=0, max_size=12))
+def test_fuzzed_fields_raise_only_our_errors(parts: list[str]) -> None:
+    text = "*".join(["M2C1", *parts]) if parts else ""
+    with pytest.raises(rs.ReceiptSignatureError):
+        rs.verify_receipt(text, RING)

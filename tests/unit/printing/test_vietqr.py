@@ -1,4 +1,8 @@
+import contextlib
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drivers import vietqr
 
@@ -53,3 +57,22 @@ def test_bad_values_are_refused(kwargs: dict[str, object], what: str) -> None:
 def test_truncated_tlv_is_an_error() -> None:
     with pytest.raises(vietqr.VietQRError, match="truncated"):
         vietqr.parse_tlv("0005abc")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    bank_bin=st.from_regex(r"[0-9]{6}", fullmatch=True),
+    account=st.from_regex(r"[0-9A-Za-z]{1,19}", fullmatch=True),
+    amount=st.none() | st.integers(1, 10**12),
+    bill=st.from_regex(r"[ -~]{0,25}", fullmatch=True),
+)
+def test_payload_round_trips(bank_bin: str, account: str, amount: int | None, bill: str) -> None:
+    qr = vietqr.VietQR(bank_bin, account, amount=amount, bill_number=bill)
+    assert vietqr.parse(qr.payload()) == qr
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80))
+def test_parse_garbage_raises_only_our_error(text: str) -> None:
+    with contextlib.suppress(vietqr.VietQRError):
+        vietqr.parse(text)
