@@ -77,3 +77,66 @@ def test_cashier_config_errors_exit_2(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text('[cashier]\ngateway_id = "gw 1"\n', encoding="utf-8")
     assert main(["cashier", "-c", str(config), "pending"]) == 2
+
+
+@pytest.mark.parametrize("transport", ["tcp", "serial"])
+def test_print_demo_over_other_transports(transport: str, tmp_path: Path) -> None:
+    import asyncio
+
+    from m2c.printing_demo import print_demo
+
+    result = asyncio.run(
+        print_demo(
+            tmp_path / "png",
+            transport=transport,  # type: ignore[arg-type]
+            work_dir=tmp_path / "work",
+        )
+    )
+    assert [p.name for p in result.pngs] == ["job-0001.png", "job-0002.png"]
+    assert result.payment.receipt_no == "DEMO-000001"
+
+
+def test_sim_printer_tcp_process(tmp_path: Path) -> None:
+    """``m2c sim printer tcp`` as its own process, printed to by the real TCP transport."""
+    import asyncio
+    import os
+    import sys
+
+    from drivers.printers.tcp import TcpPrinter
+
+    async def run() -> None:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "m2c",
+            "--log-level",
+            "warning",
+            "sim",
+            "printer",
+            "tcp",
+            "--port",
+            "0",
+            "--out",
+            str(tmp_path),
+            "--idle",
+            "0.2",
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert proc.stdout is not None
+        try:
+            line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+            port = int(line.split("tcp://127.0.0.1:")[1].split(",")[0])
+            printer = TcpPrinter("127.0.0.1", port)
+            await printer.write(b"\x1b@Xin chao\n")
+            assert (await printer.read_status()).ready
+            await printer.close()
+            job_line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+            assert "job 1:" in job_line
+        finally:
+            proc.terminate()
+            await proc.wait()
+        assert (tmp_path / "job-0001.txt").read_text() == "Xin chao\n"
+
+    asyncio.run(run())
