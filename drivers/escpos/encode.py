@@ -94,17 +94,19 @@ class _Writer:
         self.bitmap(Bitmap(self.profile.width_dots, 1, row), "left", 4, 4)
 
     def qr(self, data: str) -> None:
+        quiet = 2 * self.profile.qr_module_dots  # blank paper around the code for scanners
         if self.profile.native_qr:
+            self.pending_feed += quiet
             self.flush_feed()
             self.set_align("center")
             self.out += cmd.qr_native(
                 data.encode("utf-8"), module=self.profile.qr_module_dots, ecc="M"
             )
+            self.pending_feed += quiet
             return
         bitmap = qr_bitmap(data, self.profile.qr_module_dots)
         if bitmap.width > self.profile.width_dots:
             raise EncodeError(f"QR of {len(data)} characters is wider than the paper")
-        quiet = 2 * self.profile.qr_module_dots
         self.bitmap(bitmap, "center", quiet, quiet)
 
     def logo(self, block: Logo) -> None:
