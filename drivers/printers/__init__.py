@@ -1,0 +1,1 @@
+"""Printer transports: BLE (bleak), serial / Bluetooth SPP (pyserial), raw TCP port 9100."""

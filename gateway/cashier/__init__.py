@@ -1,0 +1,1 @@
+"""Field cashier and kiosk, offline first: bill cache, payments ledger, printing, local API."""

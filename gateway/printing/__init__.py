@@ -1,0 +1,1 @@
+"""The gateway's print queue and its workers."""

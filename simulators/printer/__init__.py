@@ -1,0 +1,1 @@
+"""A thermal receipt printer: ESC/POS parser, paper model, PNG/text output, transports."""
