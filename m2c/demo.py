@@ -26,6 +26,7 @@ from central.settings import BrokerSettings
 from gateway.daemon import Gateway
 from gateway.settings import GatewaySettings, MqttSettings, OutboxSettings, SimpleModbusTcpMeter
 from m2c.mosquitto import Mosquitto, free_port
+from m2c.printing_demo import print_demo
 from simulators.sdm630_tcp import Sdm630, make_server
 
 
@@ -90,6 +91,9 @@ async def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
     )
     print(f"  try: curl {base}/api/v1/meters/sdm630-1/readings?quantity=energy_import", file=out)
     print(f"       open {base}/docs for the API; Ctrl-C to stop", file=out)
+    printed = await print_demo(work / "printouts", transport="ble")
+    print(f"  printed a bill notice and a signed receipt over simulated Bluetooth: "
+          f"{', '.join(str(p) for p in printed.pngs)}", file=out)
     started = time.monotonic()
     try:
         while not stop.is_set():
