@@ -9,7 +9,9 @@ from __future__ import annotations
 
 
 class IecError(Exception):
-    """Base of every IEC 62056-21 error."""
+    """Base of every IEC 62056-21 error. ``kind`` is a short, countable reason."""
+
+    kind = "protocol"
 
 
 class LocalProtocolError(IecError):
