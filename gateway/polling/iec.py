@@ -62,13 +62,15 @@ class IecDevice:
 
     @property
     def timeout_s(self) -> float:
-        """Wake-up, two answers and the reaction times, plus a 2 KiB block at sign-on speed."""
+        """Wake-up, two answer waits, reaction times, sign-on messages at the sign-on speed and a
+        1 KiB data block at 2400 baud or more; pass ``timeout_s`` for slower, larger meters."""
         if self._timeout_s is not None:
             return self._timeout_s
         link = self.link
         wake = link.wake_up_s + link.wake_up_pause_s if link.wake_up_s else 0.0
-        block = link.line(link.signon_baud).seconds(2048)
-        return wake + 2 * link.answer_s + 0.5 + block
+        signon = link.line(link.signon_baud).seconds(64)
+        block = link.line(max(2400, min(link.max_baud, 9600))).seconds(1024)
+        return wake + 2 * link.answer_s + 0.4 + signon + block
 
     async def read(self) -> Sequence[Reading]:
         try:
