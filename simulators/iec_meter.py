@@ -133,7 +133,7 @@ class IecBus:
         return self.port.path
 
     async def start(self) -> None:
-        self.port = PtyPort(self.link, wire_timing=self.wire_timing)
+        self.port = PtyPort(self.link, wire_timing=self.wire_timing, bits_per_char=10)
         self._task = asyncio.create_task(self._serve(), name="iec-bus")
 
     async def stop(self) -> None:
@@ -156,6 +156,8 @@ class IecBus:
         loop = asyncio.get_running_loop()
         while True:
             chunk = await self.port.read()
+            if self.wire_timing:  # requests come at the sign-on speed, 10 bits a character
+                await asyncio.sleep(len(chunk) * 10 / self.signon_baud)
             if b"\x00" in chunk:
                 self._awake_until = loop.time() + AWAKE_S
             self._codec.receive_data(chunk)

@@ -194,7 +194,9 @@ class MbusBus:
     async def _serve(self) -> None:
         assert self.port is not None
         while True:
-            self._parser.receive_data(await self.port.read())
+            chunk = await self.port.read()
+            await self.port.arrival(chunk)
+            self._parser.receive_data(chunk)
             while True:
                 try:
                     frame = self._parser.next_event()

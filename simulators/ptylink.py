@@ -57,7 +57,9 @@ def _wake(future: asyncio.Future[None]) -> None:
 class PtyPort:
     """One pty pair. ``path`` is what the gateway opens."""
 
-    def __init__(self, link: str | Path | None = None, *, wire_timing: bool = False) -> None:
+    def __init__(
+        self, link: str | Path | None = None, *, wire_timing: bool = False, bits_per_char: int = 11
+    ) -> None:
         self.master_fd, self._slave_fd = pty.openpty()
         tty.setraw(self._slave_fd)
         os.set_blocking(self.master_fd, False)
@@ -68,6 +70,7 @@ class PtyPort:
                 self.link.unlink()
             self.link.symlink_to(self.slave_name)
         self.wire_timing = wire_timing
+        self.bits_per_char = bits_per_char  # 10 for 7E1 (IEC 62056-21), 11 for 8E1 (M-Bus)
         self.closed = False
 
     @property
@@ -80,9 +83,14 @@ class PtyPort:
         return SPEED_OF.get(attrs[5], 0)
 
     def char_seconds(self) -> float:
-        """Seconds one character takes at the current speed, 11 bits (7E1/8E1 with stop)."""
+        """Seconds one character takes at the current speed."""
         speed = self.speed() or 9600
-        return 11 / speed
+        return self.bits_per_char / speed
+
+    async def arrival(self, data: bytes) -> None:
+        """With wire timing, wait until ``data`` (just read) would have finished arriving."""
+        if self.wire_timing:
+            await asyncio.sleep(len(data) * self.char_seconds())
 
     def read_nowait(self, max_bytes: int = 4096) -> bytes:
         try:
