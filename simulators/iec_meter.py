@@ -95,6 +95,7 @@ class BusCounters:
     readouts: int = 0
     ignored: int = 0  # requests for an address nobody here has, or at the wrong speed
     refused_speed: int = 0  # the reader did not switch speed after its ACK
+    repeats: int = 0  # data blocks sent again after a NAK
     garbled: int = 0
 
 
@@ -168,6 +169,8 @@ class IecBus:
                 elif isinstance(event, OptionSelect):
                     await self._option_select(event)
                 elif isinstance(event, Nak) and self._session is not None and self._last_block:
+                    self.counters.repeats += 1
+                    await asyncio.sleep(self._reaction(self._session))
                     await self._send(self._session, self._last_block)
                 elif isinstance(event, Command):
                     self._session = None  # break (B0) or anything else ends the session

@@ -25,6 +25,7 @@ from drivers.iec62056.frames import (
     EOT,
     ETX,
     MAX_IDENT_LINE,
+    NAK,
     SOH,
     STX,
     Identification,
@@ -71,6 +72,11 @@ class AckOptionSelect:
 
 
 @dataclass(frozen=True)
+class RepeatRequest:
+    """NAK: ask the meter to send the data block again (after a BCC error)."""
+
+
+@dataclass(frozen=True)
 class DataBlock:
     datasets: tuple[DataSet, ...]
     size: int  # bytes from STX to BCC
@@ -106,7 +112,11 @@ class IecReader:
         self._received = 0
 
     # -- outgoing -------------------------------------------------------------------------
-    def send(self, message: WakeUp | SignOn | AckOptionSelect) -> bytes:
+    def send(self, message: WakeUp | SignOn | AckOptionSelect | RepeatRequest) -> bytes:
+        if isinstance(message, RepeatRequest):
+            self._expect(State.AWAIT_DATA, "NAK")
+            self._buffer.clear()
+            return bytes([NAK])
         if isinstance(message, WakeUp):
             self._expect(State.IDLE, "wake-up")
             return b"\x00" * message.count
@@ -147,6 +157,8 @@ class IecReader:
                 return self._identification()
             if self.state is State.AWAIT_DATA:
                 return self._data_block()
+        except BccError:
+            raise  # still waiting for a good block: the reader may send RepeatRequest
         except RemoteProtocolError:
             self.state = State.ERROR
             raise

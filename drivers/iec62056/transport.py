@@ -19,11 +19,12 @@ from drivers.iec62056.codec import (
     DataBlock,
     Event,
     IecReader,
+    RepeatRequest,
     SignOn,
     WakeUp,
 )
 from drivers.iec62056.datasets import DataSet
-from drivers.iec62056.errors import TransportError, TransportTimeout
+from drivers.iec62056.errors import BccError, TransportError, TransportTimeout
 from drivers.iec62056.frames import Identification, ParityMode
 from drivers.serialport import AsyncSerialPort, LineSettings, SerialPortError
 
@@ -44,6 +45,7 @@ class IecLink:
     answer_s: float = 1.5  # first character of an answer must come within this
     gap_s: float = 1.5  # silence between characters that ends a message
     reaction_s: float | None = None  # None: the meter's own (200 ms or 20 ms)
+    bcc_retries: int = 1  # NAKs sent to have a block with a bad BCC sent again
 
     def line(self, baudrate: int) -> LineSettings:
         if self.bytesize == 7:
@@ -79,8 +81,7 @@ async def read_out(
         await port.write(reader.send(AckOptionSelect()))
         assert reader.data_baudrate is not None
         await port.configure(link.line(reader.data_baudrate))
-        block = await _await_event(port, reader, link, "data block")
-        assert isinstance(block, DataBlock)
+        block = await _data_block(port, reader, link, sleep)
     except SerialPortError as exc:
         raise TransportError(str(exc)) from exc
     return Readout(
@@ -89,6 +90,28 @@ async def read_out(
         baudrate=reader.data_baudrate,
         size=block.size,
     )
+
+
+async def _data_block(
+    port: AsyncSerialPort, reader: IecReader, link: IecLink, sleep: Sleep
+) -> DataBlock:
+    """The data block, sending NAK up to ``bcc_retries`` times when its BCC is wrong."""
+    assert reader.identification is not None
+    reaction = reader.identification.reaction_time_s if link.reaction_s is None else link.reaction_s
+    naks = 0
+    while True:
+        try:
+            event = await _await_event(port, reader, link, "data block")
+        except BccError:
+            naks += 1
+            if naks > link.bcc_retries:
+                raise
+            await sleep(reaction)
+            port.discard_input()
+            await port.write(reader.send(RepeatRequest()))
+            continue
+        assert isinstance(event, DataBlock)
+        return event
 
 
 async def _await_event(port: AsyncSerialPort, reader: IecReader, link: IecLink, what: str) -> Event:

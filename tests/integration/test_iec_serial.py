@@ -168,6 +168,29 @@ def test_faults_become_device_errors(faults: Faults, kind: str) -> None:
     run(body)
 
 
+def test_a_block_broken_on_the_line_is_asked_again_with_nak() -> None:
+    clock = FakeClock()
+
+    async def body() -> None:
+        async with IecBus([meter("", clock)]) as bus:
+            original, broken = bus._send, []
+
+            async def break_first_block(sender: IecMeter, data: bytes) -> None:
+                if data.startswith(b"\x02") and not broken:
+                    broken.append(data)
+                    data = data[:-1] + bytes([data[-1] ^ 0x01])
+                await original(sender, data)
+
+            bus._send = break_first_block  # type: ignore[method-assign]
+            dev = device(bus, clock)
+            readings = by_quantity(await dev.read())
+            dev.transport.close()
+            assert bus.counters.repeats == 1
+            assert readings["energy_import"].value == pytest.approx(12345.678)  # type: ignore[attr-defined]
+
+    run(body)
+
+
 def test_split_answers_stuck_values_and_clock_drift() -> None:
     clock = FakeClock()
     faults = Faults(split=True, stuck=True, clock_drift_s=900)

@@ -12,6 +12,7 @@ from drivers.iec62056.codec import (
     AckOptionSelect,
     DataBlock,
     IecReader,
+    RepeatRequest,
     SignOn,
     State,
     WakeUp,
@@ -156,6 +157,21 @@ def test_bad_bcc_is_a_bcc_error() -> None:
     with pytest.raises(BccError, match="BCC") as info:
         run(signed_on(), [IDENT, bad])
     assert info.value.kind == "bcc"
+
+
+def test_nak_after_a_bad_bcc_asks_for_the_block_again() -> None:
+    reader = signed_on()
+    reader.receive_data(IDENT)
+    reader.next_event()
+    reader.send(AckOptionSelect())
+    reader.receive_data(BLOCK[:-1] + bytes([BLOCK[-1] ^ 0x01]))
+    with pytest.raises(BccError):
+        reader.next_event()
+    assert reader.send(RepeatRequest()) == b"\x15"
+    reader.receive_data(BLOCK)
+    assert isinstance(reader.next_event(), DataBlock)
+    with pytest.raises(LocalProtocolError):
+        reader.send(RepeatRequest())  # the session is done
 
 
 def test_bcc_covers_stx_to_etx() -> None:
