@@ -71,7 +71,7 @@ class IecMeter:
             DataSet("1.8.0", (Value(f"{energy:010.3f}", "kWh"),)),
             DataSet("2.8.0", (Value("000000.000", "kWh"),)),
             DataSet("1.7.0", (Value(f"{power:06.3f}", "kW"),)),
-            DataSet("32.7.0", (Value(f"{229.0 + power:.1f}", "V"),)),
+            DataSet("32.7.0", (Value(f"{231.0 - 0.8 * power:.1f}", "V"),)),  # sags under load
             DataSet("31.7.0", (Value(f"{power * 1000 / 230:.2f}", "A"),)),
             DataSet("14.7.0", (Value("50.00", "Hz"),)),
         ]

@@ -17,8 +17,6 @@ from datetime import date, timedelta, timezone
 from pathlib import Path
 from typing import Literal
 
-import structlog
-
 from drivers.mbus.datatypes import encode_type_f, encode_type_g
 from drivers.mbus.errors import MbusError
 from drivers.mbus.frames import (
@@ -41,8 +39,6 @@ from drivers.mbus.master import SelectSecondary
 from drivers.mbus.records import Header, encode_header, encode_record
 from simulators.profiles import Clock, Faults, Register, electricity, utcnow, water
 from simulators.ptylink import PtyPort
-
-log = structlog.get_logger(__name__)
 
 MEDIUM_CODE = {"water": 0x07, "heat": 0x04}
 DELTA_T_K = 20.0

@@ -11,8 +11,6 @@ import asyncio
 from collections.abc import Sequence
 from datetime import UTC, timedelta, tzinfo
 
-import structlog
-
 from contract.mqtt import Reading
 from drivers.iec62056 import obis
 from drivers.iec62056.errors import IecError
@@ -20,8 +18,6 @@ from drivers.iec62056.transport import IecLink, Readout, Sleep, read_out
 from drivers.serialport import AsyncSerialPort, SerialPortError
 from gateway.polling.device import DeviceError
 from gateway.polling.meterclock import Clock, stamp, utcnow
-
-log = structlog.get_logger(__name__)
 
 # Codec error kinds → the countable kinds every protocol's DeviceError uses.
 _KINDS = {"bcc": "crc", "parity": "garbled", "protocol": "protocol", "timeout": "timeout"}

@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from datetime import UTC, timedelta, tzinfo
 from decimal import Decimal
 
-import structlog
-
 from contract.mqtt import Reading
 from drivers.mbus.datatypes import MeterDateTime
 from drivers.mbus.errors import MbusError
@@ -24,8 +22,6 @@ from drivers.mbus.transport import MbusLink, Sleep, read_meter
 from drivers.serialport import AsyncSerialPort, SerialPortError
 from gateway.polling.device import DeviceError
 from gateway.polling.meterclock import Clock, stamp, utcnow
-
-log = structlog.get_logger(__name__)
 
 # (record quantity, wire unit) → (our unit, factor)
 _UNITS: dict[tuple[str, str], tuple[str, Decimal]] = {

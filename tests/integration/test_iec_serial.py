@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TypeVar
@@ -11,6 +11,7 @@ from typing import TypeVar
 import pytest
 import serial
 
+from contract.mqtt import Reading
 from drivers.iec62056.transport import IecLink
 from drivers.serialport import AsyncSerialPort, LineSettings
 from gateway.polling.device import DeviceError
@@ -44,8 +45,8 @@ def device(bus: IecBus, clock: FakeClock, link: IecLink = FAST, **kwargs: object
     return IecDevice("elec-1", transport=port, link=link, meter_tz=HANOI, clock=clock, **kwargs)  # type: ignore[arg-type]
 
 
-def by_quantity(readings: object) -> dict[str, object]:
-    return {r.quantity: r for r in readings}  # type: ignore[attr-defined]
+def by_quantity(readings: Sequence[Reading]) -> dict[str, Reading]:
+    return {r.quantity: r for r in readings}
 
 
 def test_reads_energy_with_the_meters_own_clock(tmp_path: Path) -> None:
@@ -64,12 +65,12 @@ def test_reads_energy_with_the_meters_own_clock(tmp_path: Path) -> None:
             assert dev.last_readout.baudrate == 9600
             assert dev.last_readout.identification.maker == "MCs"
         energy1, energy2 = first["energy_import"], second["energy_import"]
-        assert energy1.unit == "kWh"  # type: ignore[attr-defined]
-        assert energy1.value == pytest.approx(12345.678)  # type: ignore[attr-defined]
+        assert energy1.unit == "kWh"
+        assert energy1.value == pytest.approx(12345.678)
         # one hour around 08:00 local at a 1.2 kW mean: between 0.5 and 2.5 kWh
-        assert 0.5 < energy2.value - energy1.value < 2.5  # type: ignore[attr-defined]
-        assert energy1.ts == datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # type: ignore[attr-defined]
-        assert energy1.quality == ()  # type: ignore[attr-defined]
+        assert 0.5 < energy2.value - energy1.value < 2.5
+        assert energy1.ts == datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+        assert energy1.quality == ()
         assert {"power_import", "voltage_l1", "current_l1", "frequency"} <= set(first)
 
     run(body)
@@ -101,8 +102,8 @@ def test_shared_bus_answers_only_the_addressed_meter(tmp_path: Path) -> None:
             assert info.value.kind == "timeout"
             assert "no answer" in info.value.detail
             assert bus.counters.ignored == 1
-        assert results["1001"].value == pytest.approx(100.0)  # type: ignore[attr-defined]
-        assert results["1002"].value == pytest.approx(200.0)  # type: ignore[attr-defined]
+        assert results["1001"].value == pytest.approx(100.0)
+        assert results["1002"].value == pytest.approx(200.0)
         assert [m.reads for m in meters] == [1, 1]
 
     run(body)
@@ -186,7 +187,7 @@ def test_a_block_broken_on_the_line_is_asked_again_with_nak() -> None:
             readings = by_quantity(await dev.read())
             dev.transport.close()
             assert bus.counters.repeats == 1
-            assert readings["energy_import"].value == pytest.approx(12345.678)  # type: ignore[attr-defined]
+            assert readings["energy_import"].value == pytest.approx(12345.678)
 
     run(body)
 
@@ -202,9 +203,9 @@ def test_split_answers_stuck_values_and_clock_drift() -> None:
             clock.now += timedelta(hours=2)
             second = by_quantity(await dev.read())["energy_import"]
             dev.transport.close()
-        assert first.value == second.value  # type: ignore[attr-defined]
-        assert second.quality == ("clock_suspect",)  # type: ignore[attr-defined]
-        assert second.ts == clock.now + timedelta(seconds=900)  # type: ignore[attr-defined]
+        assert first.value == second.value
+        assert second.quality == ("clock_suspect",)
+        assert second.ts == clock.now + timedelta(seconds=900)
 
     run(body)
 
@@ -218,8 +219,8 @@ def test_meter_without_clock_gets_the_read_time() -> None:
             dev = device(bus, clock)
             energy = by_quantity(await dev.read())["energy_import"]
             dev.transport.close()
-        assert energy.quality == ("time_from_gateway",)  # type: ignore[attr-defined]
-        assert energy.ts == clock.now.replace(microsecond=0)  # type: ignore[attr-defined]
+        assert energy.quality == ("time_from_gateway",)
+        assert energy.ts == clock.now.replace(microsecond=0)
 
     run(body)
 
