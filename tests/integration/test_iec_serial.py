@@ -83,16 +83,19 @@ def test_shared_bus_answers_only_the_addressed_meter(tmp_path: Path) -> None:
         meters = [meter("1001", clock, start_kwh=100.0), meter("1002", clock, start_kwh=200.0)]
         async with IecBus(meters) as bus:
             port = AsyncSerialPort(bus.path, LineSettings(300, 7, "E"))
-            results = {}
-            for address in ("1001", "1002"):
+            results, speeds = {}, {}
+            for address, max_baud in (("1001", 19200), ("1002", 2400)):
                 dev = IecDevice(
                     f"m{address}",
                     transport=port,
-                    link=IecLink(address=address, answer_s=0.4, gap_s=0.3),
+                    link=IecLink(address=address, max_baud=max_baud, answer_s=0.4, gap_s=0.3),
                     clock=clock,
                     meter_tz=HANOI,
                 )
                 results[address] = by_quantity(await dev.read())["energy_import"]
+                assert dev.last_readout is not None
+                speeds[address] = dev.last_readout.baudrate
+            assert speeds == {"1001": 9600, "1002": 2400}  # the meter's offer, capped by the reader
             stranger = IecDevice(
                 "m9999", transport=port, link=IecLink(address="9999", answer_s=0.3), clock=clock
             )
