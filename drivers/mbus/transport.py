@@ -89,14 +89,14 @@ async def _transact(
         port.discard_input()
         await port.write(master.send(request))
         try:
-            return await _answer(port, master, link)
+            return await await_answer(port, master, link)
         except (TransportTimeout, RemoteProtocolError) as exc:
             last = exc
     assert last is not None
     raise last
 
 
-async def _answer(port: AsyncSerialPort, master: MbusMaster, link: MbusLink) -> Event:
+async def await_answer(port: AsyncSerialPort, master: MbusMaster, link: MbusLink) -> Event:
     timeout, received = link.answer_s, 0
     while True:
         event = master.next_event()

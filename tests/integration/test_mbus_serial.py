@@ -11,6 +11,7 @@ from typing import TypeVar
 import pytest
 
 from contract.mqtt import Reading
+from drivers.mbus.scan import scan_secondary
 from drivers.mbus.transport import MbusLink
 from drivers.serialport import AsyncSerialPort, LineSettings
 from gateway.polling.device import DeviceError
@@ -218,5 +219,34 @@ def test_wrong_speed_is_not_heard() -> None:
                 await dev.read()
             dev.transport.close()
             assert bus.counters.ignored == 1
+
+    run(body)
+
+
+def test_secondary_scan_finds_every_meter() -> None:
+    clock = FakeClock()
+
+    async def body() -> None:
+        heat = MbusMeter(MbusMeterSpec(primary=7, id=55501234, kind="heat"), clock=clock)
+        meters = [water(1, clock), water(2, clock), heat]
+        async with MbusBus(meters) as bus:
+            port = AsyncSerialPort(bus.path, LineSettings(2400, 8, "E"))
+            port.open()
+            found = await scan_secondary(port, MbusLink(answer_s=0.02, gap_s=0.02))
+            port.close()
+        assert sorted(f.header.id for f in found) == [10000001, 10000002, 55501234]
+        assert {f.header.id: f.header.medium_name for f in found}[55501234] == "heat"
+
+    run(body)
+
+
+def test_secondary_scan_of_an_empty_bus() -> None:
+    async def body() -> None:
+        async with MbusBus([]) as bus:
+            port = AsyncSerialPort(bus.path, LineSettings(2400, 8, "E"))
+            port.open()
+            found = await scan_secondary(port, MbusLink(answer_s=0.02, gap_s=0.02))
+            port.close()
+        assert found == []
 
     run(body)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from drivers.iec62056.transport import IecLink
 from drivers.mbus.transport import MbusLink
 from drivers.serialport import AsyncSerialPort, LineSettings
@@ -61,3 +63,37 @@ def test_mbus_simulator_program(tmp_path: Path) -> None:
         out = stop(proc)
     assert {r.quantity for r in readings} >= {"heat_energy", "heat_power", "volume", "flow"}
     assert "answers=3" in out  # E5 to SND_NKE, then two telegrams (more records follow)
+
+
+@pytest.mark.slow
+def test_serial_commands_read_and_scan(tmp_path: Path) -> None:
+    iec_link, mbus_link = tmp_path / "ttyUSB0", tmp_path / "ttyAMA0"
+    iec_sim = start("iec", "--link", str(iec_link))
+    mbus_sim = start("mbus", "--link", str(mbus_link), "--water", "2", "--heat", "1")
+    try:
+        m2c = [sys.executable, "-m", "m2c", "--log-level", "warning", "serial"]
+        iec = subprocess.run([*m2c, "iec-read", str(iec_link)], capture_output=True, text=True)
+        mbus = subprocess.run(
+            [*m2c, "mbus-read", str(mbus_link), "--secondary", "10000003"],
+            capture_output=True,
+            text=True,
+        )
+        scan = subprocess.run(
+            [*m2c, "mbus-scan", str(mbus_link), "--answer", "0.02"], capture_output=True, text=True
+        )
+        missing = subprocess.run(
+            [*m2c, "mbus-read", str(mbus_link), "--primary", "9", "--answer", "0.1"],
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        stop(iec_sim)
+        stop(mbus_sim)
+    assert iec.returncode == 0, iec.stderr
+    assert '"quantity":"energy_import"' in iec.stdout
+    assert mbus.returncode == 0, mbus.stderr
+    assert '"quantity":"heat_energy"' in mbus.stdout
+    assert scan.stdout.splitlines()[-1] == "3 meter(s)"
+    assert "10000003 MCS v1 heat" in scan.stdout
+    assert missing.returncode == 1
+    assert "no reading: mbus: timeout" in missing.stdout
