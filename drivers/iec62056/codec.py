@@ -146,8 +146,13 @@ class IecReader:
 
     # -- incoming -------------------------------------------------------------------------
     def receive_data(self, data: bytes) -> None:
-        self._buffer += remove_parity(data, self.parity, offset=self._received)
-        self._received += len(data)
+        """Buffer ``data``; with ``parity="check"`` a bad parity bit fails the session here."""
+        offset, self._received = self._received, self._received + len(data)
+        try:
+            self._buffer += remove_parity(data, self.parity, offset=offset)
+        except RemoteProtocolError:
+            self.state = State.ERROR
+            raise
 
     def next_event(self) -> Event:
         if self.state is State.ERROR:

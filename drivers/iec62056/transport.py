@@ -47,6 +47,12 @@ class IecLink:
     reaction_s: float | None = None  # None: the meter's own (200 ms or 20 ms)
     bcc_retries: int = 1  # NAKs sent to have a block with a bad BCC sent again
 
+    def __post_init__(self) -> None:
+        if self.bytesize not in (7, 8):
+            raise ValueError(f"bytesize {self.bytesize}: 7 (7E1) or 8 (8N1)")
+        if self.parity == "check" and self.bytesize != 8:
+            raise ValueError("parity 'check' needs an 8N1 port: a 7E1 UART removes the bit")
+
     def line(self, baudrate: int) -> LineSettings:
         if self.bytesize == 7:
             return LineSettings(baudrate, 7, "E", 1)
