@@ -224,6 +224,8 @@ class MbusBus:
                 return
             for meter in self.meters:
                 meter.selected = selection.matches(meter.header_preview())
+                if meter.selected:  # a selection starts a new session, as SND_NKE does
+                    meter.last_fcb, meter.last_answer, meter.next_telegram = False, b"", 0
             await self._reply([m for m in self.meters if m.selected], lambda m: encode(Ack()))
             return
         if not isinstance(frame, ShortFrame):

@@ -250,3 +250,20 @@ def test_secondary_scan_of_an_empty_bus() -> None:
         assert found == []
 
     run(body)
+
+
+def test_each_secondary_read_is_a_new_session() -> None:
+    clock = FakeClock()
+
+    async def body() -> None:
+        async with MbusBus([water(1, clock), water(2, clock)]) as bus:
+            port = AsyncSerialPort(bus.path, LineSettings(2400, 8, "E"))
+            dev = MbusDevice("w2", transport=port, secondary="10000002", link=FAST, clock=clock)
+            first = by_quantity(await dev.read())["volume"].value
+            clock.now += timedelta(hours=2)
+            second = by_quantity(await dev.read())["volume"].value
+            port.close()
+            assert bus.counters.repeats == 0
+            assert second > first  # a fresh telegram, not the last one repeated
+
+    run(body)
