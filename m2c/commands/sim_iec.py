@@ -20,10 +20,10 @@ def register_sim(sims: Any) -> None:
         "iec",
         help="IEC 62056-21 mode C electricity meters on a pty",
         description=(
-            "Electricity meters that answer an IEC 62056-21 mode C data readout on a pseudo-"
-            "terminal: sign-on at the sign-on speed (300 baud), identification, ACK with speed "
-            "switch (the data block is sent only once the reader has switched), BCC-checked "
-            "data block with energy rising along a household load profile."
+            "Electricity meters answering an IEC 62056-21 mode C data readout on a\n"
+            "pseudo-terminal: sign-on at the sign-on speed (300 baud), identification, ACK\n"
+            "with speed switch (the data block goes out only once the reader has switched),\n"
+            "BCC-checked data block with energy rising along a household load profile."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -20,10 +20,10 @@ def register_sim(sims: Any) -> None:
         "mbus",
         help="wired M-Bus water and heat meters on a pty",
         description=(
-            "Water and heat meters on a simulated M-Bus (EN 13757-2/3) line: SND_NKE is "
-            "answered E5, REQ_UD2 an RSP_UD long frame (CI 0x72) with volume, flow, energy, "
-            "power, temperatures and the meter's date-time; the frame count bit is honoured; "
-            "secondary addressing by 8-digit id (CI 0x52 with wildcards). Meter ids are "
+            "Water and heat meters on a simulated M-Bus (EN 13757-2/3) line: SND_NKE gets\n"
+            "E5, REQ_UD2 an RSP_UD long frame (CI 0x72) with volume, flow, energy, power,\n"
+            "temperatures and the meter's date-time; the frame count bit is honoured;\n"
+            "secondary addressing by 8-digit id (CI 0x52, wildcards). Meter ids are\n"
             "10000000 + the primary address."
         ),
         epilog=EPILOG,
