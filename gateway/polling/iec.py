@@ -77,8 +77,11 @@ class IecDevice:
             local = obis.meter_clock(readout.datasets)
         except IecError as exc:
             kind = _KINDS.get(getattr(exc, "kind", ""), "transport")
+            if kind == "transport":
+                self.transport.close()  # reopened by the next read: survives a replugged adapter
             raise DeviceError(self.device_id, kind, str(exc)) from exc
         except SerialPortError as exc:
+            self.transport.close()
             raise DeviceError(self.device_id, "transport", str(exc)) from exc
         self.last_readout = readout
         meter_time = local.replace(tzinfo=self.meter_tz) if local is not None else None

@@ -115,8 +115,11 @@ class MbusDevice:
                 sleep=self._sleep,
             )
         except MbusError as exc:
+            if exc.kind == "transport":
+                self.transport.close()  # reopened by the next read: survives a replugged adapter
             raise DeviceError(self.device_id, exc.kind, str(exc)) from exc
         except SerialPortError as exc:
+            self.transport.close()
             raise DeviceError(self.device_id, "transport", str(exc)) from exc
         now = self._clock()
         self.last_telegrams = telegrams

@@ -262,3 +262,25 @@ def test_parity_bits_on_an_8n1_port() -> None:
             assert info.value.kind in ("protocol", "crc")
 
     run(body)
+
+
+def test_adapter_missing_then_unplugged_then_back(tmp_path: Path) -> None:
+    clock = FakeClock()
+    link = tmp_path / "ttyUSB0"
+
+    async def body() -> None:
+        port = AsyncSerialPort(str(link), LineSettings(300, 7, "E"))
+        dev = IecDevice("elec-1", transport=port, link=FAST, clock=clock, meter_tz=HANOI)
+        with pytest.raises(DeviceError) as missing:
+            await dev.read()
+        assert missing.value.kind == "transport"
+        async with IecBus([meter("", clock)], link=link):
+            assert by_quantity(await dev.read())["energy_import"]
+        with pytest.raises(DeviceError) as unplugged:  # the pty is gone: reads fail
+            await dev.read()
+        assert unplugged.value.kind == "transport"
+        async with IecBus([meter("", clock)], link=link):  # a new adapter at the same path
+            assert by_quantity(await dev.read())["energy_import"]
+        port.close()
+
+    run(body)
