@@ -91,7 +91,7 @@ class IecMeter:
 
 @dataclass
 class BusCounters:
-    sessions: int = 0
+    sign_ons: int = 0  # sign-ons answered
     readouts: int = 0
     ignored: int = 0  # requests for an address nobody here has, or at the wrong speed
     refused_speed: int = 0  # the reader did not switch speed after its ACK
@@ -122,8 +122,8 @@ class IecBus:
         self.port: PtyPort | None = None
         self._task: asyncio.Task[None] | None = None
         self._codec = MeterCodec()
-        self._session: IecMeter | None = None
-        self._session_ends = 0.0
+        self._talking: IecMeter | None = None
+        self._talk_ends = 0.0
         self._last_block = b""
         self._awake_until = 0.0
 
@@ -168,12 +168,12 @@ class IecBus:
                     await self._sign_on(event)
                 elif isinstance(event, OptionSelect):
                     await self._option_select(event)
-                elif isinstance(event, Nak) and self._session is not None and self._last_block:
+                elif isinstance(event, Nak) and self._talking is not None and self._last_block:
                     self.counters.repeats += 1
-                    await asyncio.sleep(self._reaction(self._session))
-                    await self._send(self._session, self._last_block)
+                    await asyncio.sleep(self._reaction(self._talking))
+                    await self._send(self._talking, self._last_block)
                 elif isinstance(event, Command):
-                    self._session = None  # break (B0) or anything else ends the session
+                    self._talking = None  # break (B0) or anything else ends the readout
                 elif isinstance(event, Garbled):
                     self.counters.garbled += 1
                 else:
@@ -181,7 +181,7 @@ class IecBus:
 
     async def _sign_on(self, request: SignOnRequest) -> None:
         assert self.port is not None
-        self._session = None
+        self._talking = None
         if self.port.speed() != self.signon_baud:
             self.counters.ignored += 1  # at another speed the meter hears only noise
             return
@@ -193,7 +193,7 @@ class IecBus:
         if not meters:
             self.counters.ignored += 1
             return
-        self.counters.sessions += 1
+        self.counters.sign_ons += 1
         meter = meters[0]
         await asyncio.sleep(self._reaction(meter) + meter.faults.late_answer_s)
         answers = [encode_identification(m.identification) for m in meters]
@@ -203,16 +203,16 @@ class IecBus:
             await self._send(meter, bytes(min(col) for col in zip(*padded, strict=True)))
             return
         await self._send(meter, answers[0])
-        self._session = meter
-        self._session_ends = asyncio.get_running_loop().time() + self.switch_grace_s + 1.5
+        self._talking = meter
+        self._talk_ends = asyncio.get_running_loop().time() + self.switch_grace_s + 1.5
 
     def _listening(self, meter: IecMeter) -> bool:
         return not meter.spec.battery or asyncio.get_running_loop().time() < self._awake_until
 
     async def _option_select(self, request: OptionSelect) -> None:
-        meter, self._session = self._session, None
+        meter, self._talking = self._talking, None
         loop = asyncio.get_running_loop()
-        if meter is None or loop.time() > self._session_ends or request.mode_char != "0":
+        if meter is None or loop.time() > self._talk_ends or request.mode_char != "0":
             self.counters.ignored += 1
             return
         speed = BAUD_CHARS[request.baud_char]
@@ -228,7 +228,7 @@ class IecBus:
         self._last_block = meter.data_block()
         meter.reads += 1
         self.counters.readouts += 1
-        self._session = meter
+        self._talking = meter
         await self._send(meter, self._last_block)
 
     async def _reader_switched(self, speed: int) -> bool:

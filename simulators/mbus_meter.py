@@ -224,7 +224,7 @@ class MbusBus:
                 return
             for meter in self.meters:
                 meter.selected = selection.matches(meter.header_preview())
-                if meter.selected:  # a selection starts a new session, as SND_NKE does
+                if meter.selected:  # a selection starts afresh, as SND_NKE does
                     meter.last_fcb, meter.last_answer, meter.next_telegram = False, b"", 0
             await self._reply([m for m in self.meters if m.selected], lambda m: encode(Ack()))
             return

@@ -95,7 +95,7 @@ class State(enum.Enum):
 
 
 class IecReader:
-    """One readout session of one meter, from sign-on to the data block."""
+    """One data readout of one meter, from sign-on to the data block."""
 
     def __init__(
         self, *, address: str = "", max_baud: int = 19200, parity: ParityMode = "strip"
@@ -146,7 +146,7 @@ class IecReader:
 
     # -- incoming -------------------------------------------------------------------------
     def receive_data(self, data: bytes) -> None:
-        """Buffer ``data``; with ``parity="check"`` a bad parity bit fails the session here."""
+        """Buffer ``data``; with ``parity="check"`` a bad parity bit fails the readout here."""
         offset, self._received = self._received, self._received + len(data)
         try:
             self._buffer += remove_parity(data, self.parity, offset=offset)
@@ -156,7 +156,7 @@ class IecReader:
 
     def next_event(self) -> Event:
         if self.state is State.ERROR:
-            raise RemoteProtocolError("the session already failed", where=self.state.value)
+            raise RemoteProtocolError("the readout already failed", where=self.state.value)
         try:
             if self.state is State.AWAIT_IDENT:
                 return self._identification()

@@ -70,7 +70,7 @@ class Readout:
 async def read_out(
     port: AsyncSerialPort, link: IecLink, *, sleep: Sleep = asyncio.sleep
 ) -> Readout:
-    """Run one readout session; raises the :mod:`drivers.iec62056.errors` tree."""
+    """Run one data readout; raises the :mod:`drivers.iec62056.errors` tree."""
     reader = IecReader(address=link.address, max_baud=link.max_baud, parity=link.parity)
     try:
         await port.configure(link.line(link.signon_baud))

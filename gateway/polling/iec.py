@@ -1,6 +1,6 @@
 """An IEC 62056-21 mode C meter as a :class:`gateway.polling.device.PolledDevice`.
 
-Each ``read()`` is one data readout session on the bus's shared port: sign-on (addressed on a
+Each ``read()`` is one data readout on the bus's shared port: sign-on (addressed on a
 shared bus) at the sign-on speed, identification, ACK and speed switch, data block. The OBIS
 values we know become readings; the meter's clock (0.9.1 time, 0.9.2 date) gives their time.
 """

@@ -252,7 +252,7 @@ def test_secondary_scan_of_an_empty_bus() -> None:
     run(body)
 
 
-def test_each_secondary_read_is_a_new_session() -> None:
+def test_each_secondary_read_starts_afresh() -> None:
     clock = FakeClock()
 
     async def body() -> None:

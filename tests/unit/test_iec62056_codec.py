@@ -171,7 +171,7 @@ def test_nak_after_a_bad_bcc_asks_for_the_block_again() -> None:
     reader.receive_data(BLOCK)
     assert isinstance(reader.next_event(), DataBlock)
     with pytest.raises(LocalProtocolError):
-        reader.send(RepeatRequest())  # the session is done
+        reader.send(RepeatRequest())  # the readout is done
 
 
 def test_bcc_covers_stx_to_etx() -> None:
@@ -196,7 +196,7 @@ def test_garbage_before_identification() -> None:
         run(signed_on(), [b"xyz" + IDENT])
 
 
-def test_failed_session_stays_failed() -> None:
+def test_failed_readout_stays_failed() -> None:
     reader = signed_on()
     reader.receive_data(b"?")
     with pytest.raises(RemoteProtocolError):
@@ -241,7 +241,7 @@ def test_garbage_only_raises_the_codecs_own_errors(data: bytes) -> None:
 
 @settings(max_examples=300)
 @given(mutated(IDENT + BLOCK), st.sampled_from(["none", "strip", "check"]))
-def test_corrupted_sessions_only_raise_the_codecs_own_errors(data: bytes, parity: str) -> None:
+def test_corrupted_readouts_only_raise_the_codecs_own_errors(data: bytes, parity: str) -> None:
     try:
         events = run(signed_on(parity=parity), [data])
     except IecError:
