@@ -33,6 +33,10 @@ def register_sim(sims: Any) -> None:
     parser.add_argument("--heat", type=int, default=0, help="how many heat meters (after water)")
     parser.add_argument("--first-primary", type=int, default=1, help="primary address of the first")
     parser.add_argument("--baud", type=int, default=2400, help="line speed the meters listen at")
+    parser.add_argument(
+        "--ids",
+        help="comma-separated 8-digit ids, one per meter in order (default 10000000 + primary)",
+    )
     add_common(parser)
     parser.set_defaults(func=run)
 
@@ -47,6 +51,10 @@ def run(args: Any) -> int:
     if not kinds:
         print("nothing to simulate: give --water or --heat")
         return 2
+    ids = [int(i) for i in args.ids.split(",")] if args.ids else []
+    if ids and (len(ids) != len(kinds) or not all(0 <= i <= 99_999_999 for i in ids)):
+        print(f"--ids needs {len(kinds)} ids of at most 8 digits")
+        return 2
     meters = []
     for i, kind in enumerate(kinds):
         primary = args.first_primary + i
@@ -56,7 +64,7 @@ def run(args: Any) -> int:
         heat = kind == "heat"
         spec = MbusMeterSpec(
             primary=primary,
-            id=10000000 + primary,
+            id=ids[i] if ids else 10000000 + primary,
             kind=kind,  # type: ignore[arg-type]
             start=5000.0 if heat else 1234.567 + 100 * i,
             mean_rate=4.0 if heat else 0.05,

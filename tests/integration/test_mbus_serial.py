@@ -227,15 +227,19 @@ def test_secondary_scan_finds_every_meter() -> None:
     clock = FakeClock()
 
     async def body() -> None:
-        heat = MbusMeter(MbusMeterSpec(primary=7, id=55501234, kind="heat"), clock=clock)
-        meters = [water(1, clock), water(2, clock), heat]
+        specs = [(1, 12345678, "water"), (2, 12399999, "water"), (7, 55501234, "heat")]
+        meters = [
+            MbusMeter(MbusMeterSpec(primary=p, id=i, kind=k), clock=clock)  # type: ignore[arg-type]
+            for p, i, k in specs
+        ]
         async with MbusBus(meters) as bus:
             port = AsyncSerialPort(bus.path, LineSettings(2400, 8, "E"))
             port.open()
-            found = await scan_secondary(port, MbusLink(answer_s=0.02, gap_s=0.02))
+            found = await scan_secondary(port, MbusLink(answer_s=0.05, gap_s=0.05))
             port.close()
-        assert sorted(f.header.id for f in found) == [10000001, 10000002, 55501234]
+        assert sorted(f.header.id for f in found) == [12345678, 12399999, 55501234]
         assert {f.header.id: f.header.medium_name for f in found}[55501234] == "heat"
+        assert {f.pattern for f in found} == {"1234FFFF", "1239FFFF", "5FFFFFFF"}
 
     run(body)
 

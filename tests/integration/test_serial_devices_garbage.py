@@ -58,15 +58,15 @@ async def read_through(device_factory: object, answers: list[bytes]) -> None:
         pty.close()
 
 
-def iec(path: str) -> IecDevice:
+def iec(path: str, wait_s: float = 0.05) -> IecDevice:
     port = AsyncSerialPort(path, LineSettings(300, 7, "E"))
-    link = IecLink(answer_s=0.05, gap_s=0.02, reaction_s=0.0)
+    link = IecLink(answer_s=wait_s, gap_s=wait_s / 2, reaction_s=0.0)
     return IecDevice("iec-1", transport=port, link=link)
 
 
-def mbus(path: str) -> MbusDevice:
+def mbus(path: str, wait_s: float = 0.05) -> MbusDevice:
     port = AsyncSerialPort(path, LineSettings(2400, 8, "E"))
-    link = MbusLink(answer_s=0.05, gap_s=0.02, retries=0)
+    link = MbusLink(answer_s=wait_s, gap_s=wait_s / 2, retries=0)
     return MbusDevice("mbus-1", transport=port, primary=1, link=link)
 
 
@@ -91,7 +91,7 @@ def test_a_clean_fake_line_reads() -> None:
     async def body() -> None:
         pty = PtyPort()
         task = asyncio.create_task(answer_with(pty, [IDENT, BLOCK]))
-        device = iec(pty.slave_name)
+        device = iec(pty.slave_name, wait_s=1.0)
         readings = await device.read()
         device.transport.close()
         task.cancel()
@@ -102,7 +102,7 @@ def test_a_clean_fake_line_reads() -> None:
 
         pty = PtyPort()
         task = asyncio.create_task(answer_with(pty, [b"\xe5", RSP_UD]))
-        meter = mbus(pty.slave_name)
+        meter = mbus(pty.slave_name, wait_s=1.0)
         values = {r.quantity: r.value for r in await meter.read()}
         meter.transport.close()
         task.cancel()

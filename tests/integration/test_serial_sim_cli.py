@@ -69,17 +69,17 @@ def test_mbus_simulator_program(tmp_path: Path) -> None:
 def test_serial_commands_read_and_scan(tmp_path: Path) -> None:
     iec_link, mbus_link = tmp_path / "ttyUSB0", tmp_path / "ttyAMA0"
     iec_sim = start("iec", "--link", str(iec_link))
-    mbus_sim = start("mbus", "--link", str(mbus_link), "--water", "2", "--heat", "1")
+    mbus_sim = start("mbus", "--link", str(mbus_link), "--heat", "1", "--ids", "12345678,55501234")
     try:
         m2c = [sys.executable, "-m", "m2c", "--log-level", "warning", "serial"]
         iec = subprocess.run([*m2c, "iec-read", str(iec_link)], capture_output=True, text=True)
         mbus = subprocess.run(
-            [*m2c, "mbus-read", str(mbus_link), "--secondary", "10000003"],
+            [*m2c, "mbus-read", str(mbus_link), "--secondary", "5550FFFF"],
             capture_output=True,
             text=True,
         )
         scan = subprocess.run(
-            [*m2c, "mbus-scan", str(mbus_link), "--answer", "0.02"], capture_output=True, text=True
+            [*m2c, "mbus-scan", str(mbus_link), "--answer", "0.05"], capture_output=True, text=True
         )
         missing = subprocess.run(
             [*m2c, "mbus-read", str(mbus_link), "--primary", "9", "--answer", "0.1"],
@@ -93,7 +93,8 @@ def test_serial_commands_read_and_scan(tmp_path: Path) -> None:
     assert '"quantity":"energy_import"' in iec.stdout
     assert mbus.returncode == 0, mbus.stderr
     assert '"quantity":"heat_energy"' in mbus.stdout
-    assert scan.stdout.splitlines()[-1] == "3 meter(s)"
-    assert "10000003 MCS v1 heat" in scan.stdout
+    assert scan.stdout.splitlines()[-1] == "2 meter(s)"
+    assert "12345678 MCS v1 water" in scan.stdout
+    assert "55501234 MCS v1 heat" in scan.stdout
     assert missing.returncode == 1
     assert "no reading: mbus: timeout" in missing.stdout
