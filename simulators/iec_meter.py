@@ -58,6 +58,8 @@ class IecMeter:
             spec.start_kwh, spec.mean_kw, seed=spec.seed, clock=clock, tz_offset_h=spec.tz_offset_h
         )
         self.reads = 0
+        self.max_kw = 0.0
+        self.max_at = clock()
 
     @property
     def identification(self) -> Identification:
@@ -66,18 +68,26 @@ class IecMeter:
     def datasets(self) -> list[DataSet]:
         energy = self.import_kwh.advance(stuck=self.faults.stuck)
         power = self.import_kwh.rate
+        now = self._clock()
+        if power > self.max_kw or now.month != self.max_at.month:  # the maximum of the month
+            self.max_kw, self.max_at = power, now
+        zone = timezone(timedelta(hours=self.spec.tz_offset_h))
+        max_at = (self.max_at + timedelta(seconds=self.faults.clock_drift_s)).astimezone(zone)
         lines = [
             DataSet("0.0.0", (Value(self.spec.address),)),
             DataSet("1.8.0", (Value(f"{energy:010.3f}", "kWh"),)),
             DataSet("2.8.0", (Value("000000.000", "kWh"),)),
             DataSet("1.7.0", (Value(f"{power:06.3f}", "kW"),)),
+            DataSet(
+                "1.6.0",
+                (Value(f"{self.max_kw:06.3f}", "kW"), Value(max_at.strftime("%y-%m-%d %H:%M"))),
+            ),
             DataSet("32.7.0", (Value(f"{231.0 - 0.8 * power:.1f}", "V"),)),  # sags under load
             DataSet("31.7.0", (Value(f"{power * 1000 / 230:.2f}", "A"),)),
             DataSet("14.7.0", (Value("50.00", "Hz"),)),
         ]
         if self.spec.has_clock:
-            local = self._clock() + timedelta(seconds=self.faults.clock_drift_s)
-            local = local.astimezone(timezone(timedelta(hours=self.spec.tz_offset_h)))
+            local = (now + timedelta(seconds=self.faults.clock_drift_s)).astimezone(zone)
             lines.append(DataSet("0.9.1", (Value(local.strftime("%H%M%S")),)))
             lines.append(DataSet("0.9.2", (Value(local.strftime("%y%m%d")),)))
         return lines

@@ -83,6 +83,7 @@ class ObisValue:
     value: Decimal
     unit: str
     obis: str  # the address as the meter wrote it
+    at: datetime | None = None  # meter-local time the value belongs to (a maximum's time)
 
 
 def normalise(address: str) -> tuple[str, bool] | None:
@@ -125,9 +126,35 @@ def values(datasets: tuple[DataSet, ...]) -> list[ObisValue]:
                 where=f"data line {dataset.line}",
             )
         found.append(
-            ObisValue(quantity.name, _number(dataset) * factor, quantity.unit, dataset.address)
+            ObisValue(
+                quantity.name,
+                _number(dataset) * factor,
+                quantity.unit,
+                dataset.address,
+                at=_value_time(dataset),
+            )
         )
     return found
+
+
+_STAMP = re.compile(r"^(\d{2})-?(\d{2})-?(\d{2})[ T]?(\d{2}):?(\d{2})(?::?(\d{2}))?$")
+
+
+def _value_time(dataset: DataSet) -> datetime | None:
+    """The time a value carries as its second field, ``YY-MM-DD hh:mm`` or ``YYMMDDhhmm``."""
+    if len(dataset.values) < 2 or dataset.values[1].unit:
+        return None
+    match = _STAMP.match(dataset.values[1].text.strip())
+    if match is None:
+        return None  # some other second field (a count, a status): not a time
+    yy, mo, dd, hh, mi, ss = (int(g) if g else 0 for g in match.groups())
+    try:
+        return datetime(2000 + yy, mo, dd, hh, mi, ss)
+    except ValueError as exc:
+        raise RemoteProtocolError(
+            f"{dataset.address} time {dataset.values[1].text!r}: {exc}",
+            where=f"data line {dataset.line}",
+        ) from exc
 
 
 def _digits(text: str) -> str:

@@ -86,14 +86,21 @@ class IecDevice:
         self.last_readout = readout
         meter_time = local.replace(tzinfo=self.meter_tz) if local is not None else None
         ts, quality = stamp(meter_time, now=now, tolerance=self.clock_tolerance)
-        return [
-            Reading(
-                meter_id=self.device_id,
-                quantity=v.quantity,
-                value=float(v.value),
-                unit=v.unit,
-                ts=ts,
-                quality=quality,
+        readings = []
+        for v in values:
+            if v.at is None:
+                at, flags = ts, quality
+            else:  # a maximum carries the meter's time of the maximum
+                at = v.at.replace(tzinfo=self.meter_tz)
+                flags = tuple(f for f in quality if f != "time_from_gateway")
+            readings.append(
+                Reading(
+                    meter_id=self.device_id,
+                    quantity=v.quantity,
+                    value=float(v.value),
+                    unit=v.unit,
+                    ts=at,
+                    quality=flags,
+                )
             )
-            for v in values
-        ]
+        return readings

@@ -72,6 +72,9 @@ def test_reads_energy_with_the_meters_own_clock(tmp_path: Path) -> None:
         assert energy1.ts == datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
         assert energy1.quality == ()
         assert {"power_import", "voltage_l1", "current_l1", "frequency"} <= set(first)
+        peak = first["power_import_max"]  # the month's maximum, stamped with its own time
+        assert peak.value == first["power_import"].value
+        assert peak.ts == datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
     run(body)
 

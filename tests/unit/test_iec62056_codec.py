@@ -135,6 +135,8 @@ def test_full_readout_parses_every_data_set() -> None:
     assert found["energy_import_t2"].value == Decimal("2.000")  # Wh → kWh
     assert found["energy_import_t2"].unit == "kWh"
     assert found["voltage_l1"].unit == "V"
+    assert found["power_import_max"].at == datetime(2024, 1, 15, 10, 30)
+    assert found["energy_import"].at is None
     assert "energy_export" in found
     assert obis.meter_clock(block.datasets) == datetime(2024, 1, 15, 14, 30, 15)
     assert obis.serial_number(block.datasets) == "12345678"
@@ -221,6 +223,10 @@ def test_number_and_unit_checked_where_known() -> None:
     with pytest.raises(RemoteProtocolError, match="unexpected unit"):
         obis.values((DataSet("1.8.0", (Value("1", "m3"),)),))
     assert obis.values((DataSet("1.8.0&04", (Value("1", "kWh"),)),)) == []  # billing period
+    with pytest.raises(RemoteProtocolError, match="time"):
+        obis.values((DataSet("1.6.0", (Value("1", "kW"), Value("24-13-01 10:00"))),))
+    (counted,) = obis.values((DataSet("1.6.0", (Value("1", "kW"), Value("07"))),))
+    assert counted.at is None  # a second field that is no time is left alone
 
 
 @given(st.lists(datasets, max_size=12))
