@@ -236,13 +236,14 @@ class MbusBus:
             for meter in meters:
                 meter.last_fcb, meter.last_answer, meter.next_telegram = False, b"", 0
             await self._reply(meters, lambda m: encode(Ack()))
-        elif frame.c & ~(FCB | FCV) == 0x4B and frame.c & FCV:
-            await self._reply(meters, lambda m: self._rsp_ud(m, bool(frame.c & FCB)))
+        elif frame.c & ~(FCB | FCV) == 0x4B:  # REQ_UD2; without FCV the FCB means nothing
+            fcb = bool(frame.c & FCB) if frame.c & FCV else None
+            await self._reply(meters, lambda m: self._rsp_ud(m, fcb))
         else:
             self.counters.ignored += 1
 
-    def _rsp_ud(self, meter: MbusMeter, fcb: bool) -> bytes:
-        if fcb == meter.last_fcb and meter.last_answer:
+    def _rsp_ud(self, meter: MbusMeter, fcb: bool | None) -> bytes:
+        if fcb is not None and fcb == meter.last_fcb and meter.last_answer:
             self.counters.repeats += 1
             return meter.last_answer
         index = meter.next_telegram

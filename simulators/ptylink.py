@@ -11,9 +11,11 @@ What a pty does and does not emulate (Linux):
 - nothing takes time on a pty: :meth:`PtyPort.write` can pace bytes at the slave's speed when
   asked (``wire_timing``), so benchmarks can be held against the physical limit.
 
-The meter side keeps its own descriptor of the slave open, so the pair survives the gateway
-closing and reopening the port, and sets the slave raw so nothing is echoed before the gateway
-configures it.
+Linux keeps a pty's settings while the master is open, and answers ``EINVAL`` to a
+``tcsetattr`` whose only change is framing the pty ignores, so a client that reopens the port
+with, say, 8E1 fails. The meter side therefore puts back the pty's fresh settings whenever no
+client has the slave open (reading the master then fails with ``EIO``), and every open starts
+from the same state a new serial device would.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ import asyncio
 import contextlib
 import os
 import pty
+import select
 import termios
-import tty
 from pathlib import Path
 
 _SPEEDS: tuple[int, ...] = (
@@ -60,10 +62,11 @@ class PtyPort:
     def __init__(
         self, link: str | Path | None = None, *, wire_timing: bool = False, bits_per_char: int = 11
     ) -> None:
-        self.master_fd, self._slave_fd = pty.openpty()
-        tty.setraw(self._slave_fd)
+        self.master_fd, slave_fd = pty.openpty()
+        self._fresh = termios.tcgetattr(slave_fd)
         os.set_blocking(self.master_fd, False)
-        self.slave_name = os.ttyname(self._slave_fd)
+        self.slave_name = os.ttyname(slave_fd)
+        os.close(slave_fd)
         self.link = Path(link) if link is not None else None
         if self.link is not None:
             with contextlib.suppress(FileNotFoundError):
@@ -92,19 +95,40 @@ class PtyPort:
         if self.wire_timing:
             await asyncio.sleep(len(data) * self.char_seconds())
 
+    @property
+    def connected(self) -> bool:
+        """Whether a client has the slave open (the master is not hung up)."""
+        poller = select.poll()
+        poller.register(self.master_fd, select.POLLIN)
+        return not any(events & select.POLLHUP for _, events in poller.poll(0))
+
     def read_nowait(self, max_bytes: int = 4096) -> bytes:
         try:
             return os.read(self.master_fd, max_bytes)
         except (BlockingIOError, InterruptedError):
             return b""
-        except OSError:  # EIO: no slave open (cannot happen while we hold one); read nothing
+        except OSError:  # EIO: nobody has the slave open
+            self._refresh()
             return b""
+
+    def _refresh(self) -> None:
+        """Give the next client a fresh port (see the module's note on EINVAL)."""
+        with contextlib.suppress(termios.error, OSError):
+            if termios.tcgetattr(self.master_fd) != self._fresh:
+                termios.tcsetattr(self.master_fd, termios.TCSANOW, self._fresh)
 
     async def read(self, max_bytes: int = 4096) -> bytes:
         """Wait until the gateway wrote something."""
         loop = asyncio.get_running_loop()
         while True:
-            data = self.read_nowait(max_bytes)
+            try:
+                data = os.read(self.master_fd, max_bytes)
+            except (BlockingIOError, InterruptedError):
+                data = b""
+            except OSError:  # EIO: nobody has the slave open; look again shortly
+                self._refresh()
+                await asyncio.sleep(0.01)
+                continue
             if data:
                 return data
             ready: asyncio.Future[None] = loop.create_future()
@@ -152,5 +176,4 @@ class PtyPort:
         if self.link is not None:
             with contextlib.suppress(FileNotFoundError):
                 self.link.unlink()
-        os.close(self._slave_fd)
         os.close(self.master_fd)
