@@ -17,16 +17,23 @@ from gateway.polling.iec import IecDevice
 from gateway.polling.mbus import MbusDevice
 
 
-def start(*args: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
+def launch(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         [sys.executable, "-m", "m2c", "--log-level", "warning", "sim", *args, "--duration", "20"],
         stdout=subprocess.PIPE,
         text=True,
     )
+
+
+def ready(proc: subprocess.Popen[str]) -> subprocess.Popen[str]:
     assert proc.stdout is not None
     banner = proc.stdout.readline()
     assert " on " in banner, banner
     return proc
+
+
+def start(*args: str) -> subprocess.Popen[str]:
+    return ready(launch(*args))
 
 
 def stop(proc: subprocess.Popen[str]) -> str:
@@ -68,29 +75,28 @@ def test_mbus_simulator_program(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_serial_commands_read_and_scan(tmp_path: Path) -> None:
     iec_link, mbus_link = tmp_path / "ttyUSB0", tmp_path / "ttyAMA0"
-    iec_sim = start("iec", "--link", str(iec_link))
-    mbus_sim = start("mbus", "--link", str(mbus_link), "--heat", "1", "--ids", "12345678,55501234")
+    iec_sim = launch("iec", "--link", str(iec_link))
+    mbus_sim = launch("mbus", "--link", str(mbus_link), "--heat", "1", "--ids", "12345678,55501234")
+    ready(iec_sim)
+    ready(mbus_sim)
+    m2c = [sys.executable, "-m", "m2c", "--log-level", "warning", "serial"]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*m2c, *args], capture_output=True, text=True, timeout=20)
+
     try:
-        m2c = [sys.executable, "-m", "m2c", "--log-level", "warning", "serial"]
-        iec = subprocess.run([*m2c, "iec-read", str(iec_link)], capture_output=True, text=True)
-        mbus = subprocess.run(
-            [*m2c, "mbus-read", str(mbus_link), "--secondary", "5550FFFF"],
-            capture_output=True,
-            text=True,
+        iec_read = subprocess.Popen(  # another port: runs while the M-Bus commands take turns
+            [*m2c, "iec-read", str(iec_link)], stdout=subprocess.PIPE, text=True
         )
-        scan = subprocess.run(
-            [*m2c, "mbus-scan", str(mbus_link), "--answer", "0.05"], capture_output=True, text=True
-        )
-        missing = subprocess.run(
-            [*m2c, "mbus-read", str(mbus_link), "--primary", "9", "--answer", "0.1"],
-            capture_output=True,
-            text=True,
-        )
+        mbus = run("mbus-read", str(mbus_link), "--secondary", "5550FFFF")
+        scan = run("mbus-scan", str(mbus_link), "--answer", "0.05")
+        missing = run("mbus-read", str(mbus_link), "--primary", "9", "--answer", "0.1")
+        iec_out, _ = iec_read.communicate(timeout=20)
     finally:
         stop(iec_sim)
         stop(mbus_sim)
-    assert iec.returncode == 0, iec.stderr
-    assert '"quantity":"energy_import"' in iec.stdout
+    assert iec_read.returncode == 0
+    assert '"quantity":"energy_import"' in iec_out
     assert mbus.returncode == 0, mbus.stderr
     assert '"quantity":"heat_energy"' in mbus.stdout
     assert scan.stdout.splitlines()[-1] == "2 meter(s)"
