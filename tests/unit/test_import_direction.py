@@ -48,7 +48,15 @@ def test_the_contract_needs_nothing_but_pydantic() -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 top = node.module.split(".")[0]
-                assert top in {"pydantic", "__future__", "re", "datetime", "typing",
-                               "contract", "base64", "hashlib", "json", "dataclasses"}, (
-                    f"{path.name} imports {top}"
-                )
+                assert top in {
+                    "pydantic",
+                    "__future__",
+                    "re",
+                    "datetime",
+                    "typing",
+                    "contract",
+                    "base64",
+                    "hashlib",
+                    "json",
+                    "dataclasses",
+                }, f"{path.name} imports {top}"
