@@ -52,7 +52,8 @@ def test_drains_in_order_and_deletes_only_after_puback(tmp_path: Path) -> None:
     with running(uplink):
         # No broker yet: nothing may leave the outbox, whatever time passes.
         asyncio.run(asyncio.sleep(1.0))
-        assert box.stats().depth == 3000 and uplink.published == 0
+        assert box.stats().depth == 3000
+        assert uplink.published == 0
         broker.start()
         collector = Collector(broker.port, "m2c/v1/gw/gw-u/#")
         wait_for(lambda: box.stats().depth == 0, 20, "the outbox drained")
@@ -113,7 +114,8 @@ def test_tls_with_client_certificate(tmp_path: Path) -> None:
     )
     with running(anonymous):
         asyncio.run(asyncio.sleep(1.5))
-        assert box.stats().depth == 1 and not anonymous.connected
+        assert box.stats().depth == 1
+        assert not anonymous.connected
     collector.close()
     broker.kill()
 
@@ -127,7 +129,8 @@ def test_falls_back_to_mqtt_311_when_v5_is_refused(tmp_path: Path, mosquitto: Mo
     with running(uplink):
         wait_for(lambda: box.stats().depth == 0, 15, "the outbox drained over 3.1.1")
     assert uplink.protocol == "3.1.1"
-    assert proxy.refused_v5 >= 1 and proxy.relayed >= 1
+    assert proxy.refused_v5 >= 1
+    assert proxy.relayed >= 1
     assert sorted(_received(collector)) == list(range(20))
     collector.close()
     proxy.close()

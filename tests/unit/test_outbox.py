@@ -28,7 +28,8 @@ def test_items_leave_only_on_acknowledgement_and_resend_keeps_seq(tmp_path: Path
     box.put([reading(k) for k in range(10)])
     first = box.next_message("readings", max_items=4, max_bytes=10**6)
     second = box.next_message("readings", max_items=4, max_bytes=10**6)
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     assert [number(r) for r in first.readings()] == [0, 1, 2, 3]
     assert (first.seq, second.seq) == (0, 1)
     box.close()
@@ -40,7 +41,8 @@ def test_items_leave_only_on_acknowledgement_and_resend_keeps_seq(tmp_path: Path
     assert box.acknowledge([second.msg]) == 0  # a duplicate PUBACK
     assert box.stats().depth == 6
     third = box.next_message("readings", max_items=100, max_bytes=10**6)
-    assert third is not None and third.seq == 2
+    assert third is not None
+    assert third.seq == 2
     assert [number(r) for r in third.readings()] == [8, 9]
     assert box.acknowledge([first.msg, third.msg]) == 6
     s = box.stats()
@@ -52,9 +54,11 @@ def test_message_size_is_bounded_in_bytes(tmp_path: Path) -> None:
     box.put([reading(k) for k in range(100)])
     one = len(reading(0).model_dump_json()) + 1
     m = box.next_message("readings", max_items=1000, max_bytes=one * 10 + 5)
-    assert m is not None and len(m.bodies) == 10
+    assert m is not None
+    assert len(m.bodies) == 10
     huge = box.next_message("readings", max_items=1000, max_bytes=1)
-    assert huge is not None and len(huge.bodies) == 1  # never an empty message
+    assert huge is not None
+    assert len(huge.bodies) == 1
 
 
 def test_channels_have_their_own_sequences(tmp_path: Path) -> None:
@@ -63,7 +67,8 @@ def test_channels_have_their_own_sequences(tmp_path: Path) -> None:
     box.put_bodies("payments", ['{"payment_id":"p1"}', '{"payment_id":"p2"}'])
     r = box.next_message("readings", max_items=10, max_bytes=10**6)
     p = box.next_message("payments", max_items=10, max_bytes=10**6)
-    assert r is not None and p is not None
+    assert r is not None
+    assert p is not None
     assert (r.seq, p.seq, p.bodies) == (0, 0, ('{"payment_id":"p1"}', '{"payment_id":"p2"}'))
     assert box.stats().by_channel == {"replies": 0, "events": 0, "payments": 2, "readings": 1}
 
@@ -141,7 +146,8 @@ def test_corrupt_file_is_moved_aside_and_numbering_continues(tmp_path: Path) -> 
     assert [(e.kind, e.severity) for e in events] == [("outbox_corrupt", "error")]
     box.put([reading(9)])
     m = box.next_message("readings", max_items=10, max_bytes=10**6)
-    assert m is not None and m.seq == 100  # above every number used before: central sees a gap
+    assert m is not None
+    assert m.seq == 100
 
 
 def test_damaged_pages_fail_the_check(tmp_path: Path) -> None:
