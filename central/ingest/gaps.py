@@ -1,6 +1,7 @@
 """Sequence gaps of one gateway channel (pure): which numbers are missing, which arrived late.
 
-The first number ever seen is the base: numbers before it are not counted missing. A number
+A gateway numbers each channel from 0, so a gateway seen for the first time at ``n > 0`` opens
+the gap ``0 .. n-1`` (central missed its start, or was installed later). A number
 above ``max + 1`` opens a gap ``max+1 .. n-1``; a number at or below ``max`` is either late
 (it fills part of an open gap) or a redelivery.
 """
@@ -19,18 +20,18 @@ class Advance:
 
 
 def advance(current_max: int | None, seqs: Iterable[int]) -> Advance:
-    top = current_max
+    top = -1 if current_max is None else current_max
     opened: list[tuple[int, int]] = []
     late: list[int] = []
     for s in sorted(set(seqs)):
-        if top is None or s == top + 1:
+        if s == top + 1:
             top = s
         elif s > top + 1:
             opened.append((top + 1, s - 1))
             top = s
         else:
             late.append(s)
-    return Advance(top, tuple(opened), tuple(late))
+    return Advance(None if top < 0 else top, tuple(opened), tuple(late))
 
 
 def fill(gap: tuple[int, int], s: int) -> list[tuple[int, int]]:
