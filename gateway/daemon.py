@@ -188,7 +188,13 @@ class Gateway:
         await self._stop_sources()
         self._start_sources(settings)
 
-    async def _poll(self, device: PolledDevice, period_s: float) -> None:
+    async def _poll(self, device: Sdm630TcpDevice, period_s: float) -> None:
+        try:
+            await self._poll_loop(device, period_s)
+        finally:
+            device.close()
+
+    async def _poll_loop(self, device: PolledDevice, period_s: float) -> None:
         loop = asyncio.get_running_loop()
         trigger = asyncio.Event()
         self.register_reader(device.device_id, trigger)
@@ -302,6 +308,7 @@ class Gateway:
             self.outbox.close()
             if server is not None:
                 server.shutdown()
+                server.server_close()
 
     def stop(self) -> None:
         self.stop_event.set()
