@@ -99,7 +99,8 @@ class Uplink:
         self._v5_refused = False
         self._control_mids: set[int] = set()  # birth messages: paho's thread only
         self._generation = 0  # bumped by the network thread when it builds a new client
-        self._seen_generation = 0
+        self._seen_generation = -1  # so the first step loads the outbox's in-flight messages
+        self._resend: list[Message] = []
         self._thread: threading.Thread | None = None
         # Figures for metrics and status (read from other threads; plain ints are fine).
         self.published = 0  # readings acknowledged by the broker since start
@@ -293,6 +294,7 @@ class Uplink:
             self._early_acks.clear()
             while not self._acks.empty():
                 self._acks.get_nowait()
+            self._resend = self.outbox.pending_messages()  # formed before: same seq, first
         if not self._connected.is_set():
             return 0.05 * (1 + self.rng())
         if len(self._mid_to_msg) >= self.settings.max_inflight:
@@ -308,9 +310,10 @@ class Uplink:
         return 0.0
 
     def _next(self) -> Message | None:
-        pending = [m for m in self.outbox.pending_messages() if m.msg not in self._sent]
-        if pending:
-            return pending[0]
+        while self._resend:
+            message = self._resend.pop(0)
+            if message.msg not in self._sent:
+                return message
         for channel in CHANNELS:
             batched = channel in ("readings", "payments")
             message = self.outbox.next_message(

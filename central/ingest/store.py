@@ -134,6 +134,36 @@ def _readings(
     if not first:
         return
     rows = [first[k] for k in sorted(first)]
+    if conn.dialect.name == "postgresql":
+        new, stored_conflicts = _readings_pg(conn, rows)
+        for m, q, ts, stored, row in stored_conflicts:
+            conflicts.append(
+                {
+                    **_conflict((m, q, ts), stored, row["value"], None, now),
+                    "gateway_id": row["gateway_id"],
+                    "seq": row["seq"],
+                }
+            )
+        result.readings_new += new
+        result.duplicates += len(rows) - new
+    else:
+        _readings_generic(conn, first, rows, now, result, conflicts)
+    if conflicts:
+        stmt = _insert(conn, ReadingConflict.__table__).on_conflict_do_nothing()
+        conn.execute(stmt, conflicts)
+        result.conflicts += len(conflicts)
+
+
+def _readings_generic(
+    conn: Connection,
+    first: dict[tuple[str, str, datetime], dict[str, Any]],
+    rows: list[dict[str, Any]],
+    now: datetime,
+    result: StoreResult,
+    conflicts: list[dict[str, Any]],
+) -> None:
+    """Any database: a multi-row INSERT .. ON CONFLICT DO NOTHING RETURNING the new identities,
+    then the stored values of the others, compared."""
     stmt = (
         _insert(conn, READINGS)
         .on_conflict_do_nothing(index_elements=IDENTITY)
@@ -160,10 +190,70 @@ def _readings(
                         "seq": row["seq"],
                     }
                 )
-    if conflicts:
-        stmt = _insert(conn, ReadingConflict.__table__).on_conflict_do_nothing()
-        conn.execute(stmt, conflicts)
-        result.conflicts += len(conflicts)
+
+
+STAGE_COLUMNS = (
+    "meter_id",
+    "quantity",
+    "ts",
+    "value",
+    "unit",
+    "quality",
+    "source",
+    "gateway_id",
+    "seq",
+    "received_at",
+)
+STAGE = """CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
+    meter_id text, quantity text, ts timestamptz, value float8, unit text, quality text,
+    source text, gateway_id text, seq bigint, received_at timestamptz
+) ON COMMIT DELETE ROWS"""
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(rows: list[dict[str, Any]]) -> bytes:
+    """Rows in COPY's text format. Identifiers are pattern-checked by the contract; free text
+    (unit, quality) is escaped."""
+    received = rows[0]["received_at"].isoformat() if rows else ""
+    lines = [
+        f"{r['meter_id']}\t{r['quantity']}\t{r['ts'].isoformat()}\t{r['value']!r}\t"
+        f"{r['unit'].translate(_ESCAPES)}\t{r['quality'].translate(_ESCAPES)}\tgateway\t"
+        f"{r['gateway_id']}\t{r['seq']}\t{received}\n"
+        for r in rows
+    ]
+    return "".join(lines).encode()
+
+
+def _readings_pg(
+    conn: Connection, rows: list[dict[str, Any]]
+) -> tuple[int, list[tuple[str, str, datetime, float, dict[str, Any]]]]:
+    """PostgreSQL: COPY into a per-session temporary table, then one INSERT .. SELECT .. ON
+    CONFLICT DO NOTHING in identity order; conflicts are the staged rows whose stored value
+    differs. Returns (rows inserted, conflicts)."""
+    cols = ", ".join(STAGE_COLUMNS)
+    driver: Any = conn.connection.driver_connection
+    with driver.cursor() as cur:
+        cur.execute(STAGE)
+        with cur.copy(f"COPY ingest_stage ({cols}) FROM STDIN") as copy:
+            for start in range(0, len(rows), 5000):
+                copy.write(_copy_text(rows[start : start + 5000]))
+        cur.execute(
+            f"INSERT INTO readings ({cols}) SELECT {cols} FROM ingest_stage"
+            " ORDER BY meter_id, quantity, ts"
+            " ON CONFLICT (meter_id, quantity, ts) DO NOTHING"
+        )
+        inserted = cur.rowcount
+        found = []
+        if inserted < len(rows):  # only a stored identity can hold another value
+            cur.execute(
+                "SELECT s.meter_id, s.quantity, s.ts, r.value FROM ingest_stage s"
+                " JOIN readings r USING (meter_id, quantity, ts) WHERE r.value <> s.value"
+            )
+            found = cur.fetchall()
+    by_key = {(r["meter_id"], r["quantity"], r["ts"]): r for r in rows}
+    return inserted, [(m, q, ts, v, by_key[(m, q, ts)]) for m, q, ts, v in found]
 
 
 def _conflict(
