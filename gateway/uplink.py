@@ -311,9 +311,9 @@ class Uplink:
 
     def _next(self) -> Message | None:
         while self._resend:
-            message = self._resend.pop(0)
-            if message.msg not in self._sent:
-                return message
+            resend = self._resend.pop(0)
+            if resend.msg not in self._sent:
+                return resend
         for channel in CHANNELS:
             batched = channel in ("readings", "payments")
             message = self.outbox.next_message(
