@@ -4,11 +4,12 @@ ingest set aside: value conflicts and quarantined payloads."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import func, select
 
 from central.api.deps import SessionDep
@@ -20,6 +21,7 @@ from central.db.models.ingest import (
     ReadingConflict,
     SeqGap,
 )
+from contract import mqtt as contract
 
 router = APIRouter(prefix="/api/v1", tags=["gateways"])
 Limit = Annotated[int, Query(ge=1, le=10_000)]
@@ -224,3 +226,36 @@ def quarantine(session: SessionDep, limit: Limit = 100) -> QuarantinePage:
             for q in rows
         ],
     )
+
+
+class CommandIn(BaseModel):
+    kind: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    id: str | None = Field(default=None, description="default: a new UUID")
+
+
+class CommandSent(BaseModel):
+    command_id: str
+    published: bool
+
+
+@router.post("/gateways/{gateway_id}/commands", response_model=CommandSent, status_code=202)
+def send_command(gateway_id: str, body: CommandIn, request: Request) -> CommandSent:
+    """Send a command (read_now, restart_bus, set_log_level, config, print, bill_cache) to a
+    gateway; its reply appears under ``/gateways/{gateway_id}/replies``."""
+    publisher = getattr(request.app.state, "commands", None)
+    if publisher is None:
+        raise HTTPException(503, "this API process has no broker connection for commands")
+    try:
+        contract.topic(gateway_id, "cmd")
+        command = contract.Command(id=body.id or uuid.uuid4().hex, kind=body.kind, args=body.args)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise HTTPException(422, f"invalid command at {where}: {first['msg']}") from exc
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    published = publisher.send(gateway_id, command)
+    if not published:
+        raise HTTPException(504, f"broker did not acknowledge command {command.id}")
+    return CommandSent(command_id=command.id, published=True)

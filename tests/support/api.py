@@ -16,9 +16,15 @@ class Api:
         self.app = create_app(engine)
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("POST", path, **kw)
+
+    def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
         async def call() -> httpx.Response:
             transport = httpx.ASGITransport(app=self.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://central") as c:
-                return await c.get(path, **kw)
+                return await c.request(method, path, **kw)
 
         return asyncio.run(call())
