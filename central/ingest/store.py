@@ -102,94 +102,84 @@ def store(engine: Engine, items: Sequence[Payload | Rejected | Ignored]) -> Stor
     return result
 
 
+Seen = dict[tuple[str, str, datetime], tuple[contract.Reading, contract.ReadingsBatch]]
+
+
 def _readings(
     conn: Connection,
     batches: list[contract.ReadingsBatch],
     now: datetime,
     result: StoreResult,
 ) -> None:
-    first: dict[tuple[str, str, datetime], dict[str, Any]] = {}
+    first: Seen = {}
     conflicts: list[dict[str, Any]] = []
     for batch in batches:
         for r in batch.readings:
             key = (r.meter_id, r.quantity, r.ts)
-            row = first.get(key)
-            if row is None:
-                first[key] = {
-                    "meter_id": r.meter_id,
-                    "quantity": r.quantity,
-                    "ts": r.ts,
-                    "value": r.value,
-                    "unit": r.unit,
-                    "quality": ",".join(r.quality),
-                    "source": "gateway",
-                    "gateway_id": batch.gateway_id,
-                    "seq": batch.seq,
-                    "received_at": now,
-                }
+            seen = first.get(key)
+            if seen is None:
+                first[key] = (r, batch)
             else:
                 result.duplicates += 1
-                if row["value"] != r.value:
-                    conflicts.append(_conflict(key, row["value"], r.value, batch, now))
+                if seen[0].value != r.value:
+                    conflicts.append(_conflict(key, seen[0].value, r.value, batch, now))
     if not first:
         return
-    rows = [first[k] for k in sorted(first)]
+    keys = sorted(first)  # identity order: concurrent workers lock rows in the same order
     if conn.dialect.name == "postgresql":
-        new, stored_conflicts = _readings_pg(conn, rows)
-        for m, q, ts, stored, row in stored_conflicts:
-            conflicts.append(
-                {
-                    **_conflict((m, q, ts), stored, row["value"], None, now),
-                    "gateway_id": row["gateway_id"],
-                    "seq": row["seq"],
-                }
-            )
-        result.readings_new += new
-        result.duplicates += len(rows) - new
+        inserted, stored = _readings_pg(conn, [first[k] for k in keys], now)
     else:
-        _readings_generic(conn, first, rows, now, result, conflicts)
+        inserted, stored = _readings_generic(conn, first, keys, now)
+    result.readings_new += inserted
+    result.duplicates += len(keys) - inserted
+    for key, value in stored:
+        r, batch = first[key]
+        if value != r.value:
+            conflicts.append(_conflict(key, value, r.value, batch, now))
     if conflicts:
         stmt = _insert(conn, ReadingConflict.__table__).on_conflict_do_nothing()
         conn.execute(stmt, conflicts)
         result.conflicts += len(conflicts)
 
 
+Stored = list[tuple[tuple[str, str, datetime], float]]
+
+
 def _readings_generic(
-    conn: Connection,
-    first: dict[tuple[str, str, datetime], dict[str, Any]],
-    rows: list[dict[str, Any]],
-    now: datetime,
-    result: StoreResult,
-    conflicts: list[dict[str, Any]],
-) -> None:
-    """Any database: a multi-row INSERT .. ON CONFLICT DO NOTHING RETURNING the new identities,
-    then the stored values of the others, compared."""
+    conn: Connection, first: Seen, keys: list[tuple[str, str, datetime]], now: datetime
+) -> tuple[int, Stored]:
+    """Any database: a multi-row INSERT .. ON CONFLICT DO NOTHING RETURNING the new identities;
+    then the stored values of the others, for the conflict check."""
+    rows = [
+        {
+            "meter_id": r.meter_id,
+            "quantity": r.quantity,
+            "ts": r.ts,
+            "value": r.value,
+            "unit": r.unit,
+            "quality": ",".join(r.quality),
+            "source": "gateway",
+            "gateway_id": batch.gateway_id,
+            "seq": batch.seq,
+            "received_at": now,
+        }
+        for r, batch in (first[k] for k in keys)
+    ]
     stmt = (
         _insert(conn, READINGS)
         .on_conflict_do_nothing(index_elements=IDENTITY)
         .returning(READINGS.c.meter_id, READINGS.c.quantity, READINGS.c.ts)
     )
     inserted = {(m, q, ts) for m, q, ts in conn.execute(stmt, rows)}
-    result.readings_new += len(inserted)
-    existing = [k for k in first if k not in inserted]
-    result.duplicates += len(existing)
+    existing = [k for k in keys if k not in inserted]
+    stored: Stored = []
+    identity = tuple_(READINGS.c.meter_id, READINGS.c.quantity, READINGS.c.ts)
     for start in range(0, len(existing), 500):
-        chunk = existing[start : start + 500]
-        stored = conn.execute(
-            select(READINGS.c.meter_id, READINGS.c.quantity, READINGS.c.ts, READINGS.c.value).where(
-                tuple_(READINGS.c.meter_id, READINGS.c.quantity, READINGS.c.ts).in_(chunk)
-            )
-        )
-        for m, q, ts, value in stored:
-            row = first[(m, q, ts)]
-            if value != row["value"]:
-                conflicts.append(
-                    {
-                        **_conflict((m, q, ts), value, row["value"], None, now),
-                        "gateway_id": row["gateway_id"],
-                        "seq": row["seq"],
-                    }
-                )
+        query = select(
+            READINGS.c.meter_id, READINGS.c.quantity, READINGS.c.ts, READINGS.c.value
+        ).where(identity.in_(existing[start : start + 500]))
+        stored += [((m, q, ts), value) for m, q, ts, value in conn.execute(query)]
+    return len(inserted), stored
 
 
 STAGE_COLUMNS = (
@@ -208,52 +198,51 @@ STAGE = """CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
     meter_id text, quantity text, ts timestamptz, value float8, unit text, quality text,
     source text, gateway_id text, seq bigint, received_at timestamptz
 ) ON COMMIT DELETE ROWS"""
-
-
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _copy_text(rows: list[dict[str, Any]]) -> bytes:
+def _copy_text(rows: list[tuple[contract.Reading, contract.ReadingsBatch]], now: datetime) -> bytes:
     """Rows in COPY's text format. Identifiers are pattern-checked by the contract; free text
-    (unit, quality) is escaped."""
-    received = rows[0]["received_at"].isoformat() if rows else ""
-    lines = [
-        f"{r['meter_id']}\t{r['quantity']}\t{r['ts'].isoformat()}\t{r['value']!r}\t"
-        f"{r['unit'].translate(_ESCAPES)}\t{r['quality'].translate(_ESCAPES)}\tgateway\t"
-        f"{r['gateway_id']}\t{r['seq']}\t{received}\n"
-        for r in rows
-    ]
-    return "".join(lines).encode()
+    (unit) is escaped; quality flags are a closed set of plain words."""
+    received = now.isoformat()
+    return "".join(
+        [
+            f"{r.meter_id}\t{r.quantity}\t{r.ts.isoformat()}\t{r.value!r}\t"
+            f"{r.unit.translate(_ESCAPES)}\t{','.join(r.quality)}\tgateway\t"
+            f"{b.gateway_id}\t{b.seq}\t{received}\n"
+            for r, b in rows
+        ]
+    ).encode()
 
 
 def _readings_pg(
-    conn: Connection, rows: list[dict[str, Any]]
-) -> tuple[int, list[tuple[str, str, datetime, float, dict[str, Any]]]]:
-    """PostgreSQL: COPY into a per-session temporary table, then one INSERT .. SELECT .. ON
-    CONFLICT DO NOTHING in identity order; conflicts are the staged rows whose stored value
-    differs. Returns (rows inserted, conflicts)."""
+    conn: Connection, rows: list[tuple[contract.Reading, contract.ReadingsBatch]], now: datetime
+) -> tuple[int, Stored]:
+    """PostgreSQL: COPY (in identity order) into a per-session temporary table, then one
+    INSERT .. SELECT .. ON CONFLICT DO NOTHING; the stored values that differ from the staged
+    ones are looked up only when something was already there. The heap scan of a table filled
+    by one COPY returns rows in the order written, so workers lock in identity order (and a
+    deadlock, should one happen, is a failed transaction the worker retries)."""
     cols = ", ".join(STAGE_COLUMNS)
     driver: Any = conn.connection.driver_connection
     with driver.cursor() as cur:
         cur.execute(STAGE)
         with cur.copy(f"COPY ingest_stage ({cols}) FROM STDIN") as copy:
             for start in range(0, len(rows), 5000):
-                copy.write(_copy_text(rows[start : start + 5000]))
+                copy.write(_copy_text(rows[start : start + 5000], now))
         cur.execute(
             f"INSERT INTO readings ({cols}) SELECT {cols} FROM ingest_stage"
-            " ORDER BY meter_id, quantity, ts"
             " ON CONFLICT (meter_id, quantity, ts) DO NOTHING"
         )
-        inserted = cur.rowcount
-        found = []
+        inserted = int(cur.rowcount)
+        found: list[tuple[str, str, datetime, float]] = []
         if inserted < len(rows):  # only a stored identity can hold another value
             cur.execute(
                 "SELECT s.meter_id, s.quantity, s.ts, r.value FROM ingest_stage s"
                 " JOIN readings r USING (meter_id, quantity, ts) WHERE r.value <> s.value"
             )
             found = cur.fetchall()
-    by_key = {(r["meter_id"], r["quantity"], r["ts"]): r for r in rows}
-    return inserted, [(m, q, ts, v, by_key[(m, q, ts)]) for m, q, ts, v in found]
+    return inserted, [((m, q, ts.astimezone(UTC)), v) for m, q, ts, v in found]
 
 
 def _conflict(
