@@ -277,13 +277,16 @@ class Gateway:
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._commands = asyncio.Queue()
+        server = None
         if self.settings.metrics.enabled:
             collector = metrics.GatewayCollector(self.outbox, self.health, self.uplink)
             m = self.settings.metrics
             registry = metrics.make_registry(collector)
-            server, self.metrics_port = metrics.serve(registry, m.host, m.port)
-        else:
-            server = None
+            try:
+                server, self.metrics_port = metrics.serve(registry, m.host, m.port)
+            except OSError as exc:  # port taken: run without metrics rather than not at all
+                log.error("metrics endpoint not started", port=m.port, error=str(exc))
+                self.on_event("metrics_unavailable", severity="warning", detail={"error": str(exc)})
         self.uplink.start()
         try:
             async with asyncio.TaskGroup() as tasks:
