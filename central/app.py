@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
-from central.api import readings
+from central.api import gateways, readings
 from central.db.engine import session_factory
 
 
@@ -18,6 +18,7 @@ def create_app(engine: Engine) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.include_router(readings.router)
+    app.include_router(gateways.router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -1,79 +1,334 @@
-"""The gateway daemon: pollers write to the outbox, the uplink drains it to the broker."""
+"""The gateway daemon: pollers hand readings to the outbox, the uplink drains it to the broker.
+
+What plugs in (the composition root wires these; nothing here knows a protocol):
+
+* ``await gateway.submit(readings, checkpoint=None)`` — a poller's readings, durable on return;
+* ``gateway.on_event(kind, subject=..., severity=..., detail=...)`` — an event for central;
+* ``await gateway.submit_payments(payments)`` — field payments (the cashier), exactly once;
+* ``gateway.health`` — the per-device health registry every scheduler reports to;
+* ``gateway.add_poller(factory)`` — a coroutine ``factory(stop_event)`` run for the daemon's life;
+* ``gateway.downlink.register(kind, handler)`` and ``gateway.register_reader(meter, trigger)``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
 import signal
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
 
 import structlog
 
-from contract.mqtt import Reading
-from gateway.outbox import Outbox
+from contract.mqtt import CommandReply, Event, FieldPayment, Reading
+from gateway import metrics
+from gateway.downlink import CommandRejected, ConfigStore, Downlink, write_atomic
+from gateway.health import DeviceHealth
+from gateway.outbox import Outbox, Quota
 from gateway.polling.device import DeviceError, PolledDevice
 from gateway.polling.sdm_tcp import Sdm630TcpDevice
+from gateway.polling.synthetic import SyntheticMeterSource
 from gateway.settings import GatewaySettings
 from gateway.uplink import Uplink
 
 log = structlog.get_logger(__name__)
 
+PollerFactory = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+Severity = Literal["info", "warning", "error"]
+
+
+class Notifier:
+    """systemd's sd_notify (no-op outside systemd)."""
+
+    def __init__(self) -> None:
+        import sdnotify  # an edge dependency; imported here so central never needs it
+
+        self._n = sdnotify.SystemdNotifier()
+
+    def notify(self, state: str) -> None:
+        self._n.notify(state)
+
+
+def quota_of(settings: GatewaySettings) -> Quota:
+    o = settings.outbox
+    return Quota(
+        max_items=o.max_items,
+        max_bytes=o.max_bytes,
+        policy=o.drop_policy,
+        cumulative_prefixes=o.cumulative_prefixes,
+        instantaneous_prefixes=o.instantaneous_prefixes,
+    )
+
 
 class Gateway:
-    def __init__(self, settings: GatewaySettings) -> None:
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        *,
+        set_log_level: Callable[[str], None] | None = None,
+        notifier: Notifier | None = None,
+        software: str = "meter2cash",
+    ) -> None:
+        self.config = ConfigStore(settings, settings.downlink.pushed_config, apply=self._apply)
+        settings = self.config.current  # the file, with what central pushed laid over it
         self.settings = settings
-        self.outbox = Outbox(settings.outbox.path, max_batch=settings.outbox.max_batch)
-        self.uplink = Uplink(settings.mqtt, settings.gateway_id, self.outbox)
-        self.devices: list[tuple[PolledDevice, float]] = [
-            (Sdm630TcpDevice(m.id, m.host, m.port, m.unit_id), m.period_s) for m in settings.meters
-        ]
+        self.gateway_id = settings.gateway_id
+        self.notifier = notifier
+        self.started = time.time()
+        self.outbox = Outbox(
+            settings.outbox.path, gateway_id=self.gateway_id, quota=quota_of(settings)
+        )
+        self.health = DeviceHealth(on_event=self.on_event)
+        self.downlink = Downlink(
+            self.gateway_id, reply=self._reply, config=self.config, set_log_level=set_log_level
+        )
+        self.downlink.register("read_now", self._read_now)
+        self.uplink = Uplink(
+            settings.mqtt,
+            self.gateway_id,
+            self.outbox,
+            software=software,
+            max_batch=settings.outbox.max_batch,
+            max_message_bytes=settings.outbox.max_message_bytes,
+            on_command=self._command_from_paho,
+        )
         self.stop_event = asyncio.Event()
         self.produced = 0
+        self.metrics_port: int | None = None
+        self._pollers: list[PollerFactory] = []
+        self._sources: list[asyncio.Task[None]] = []
+        self._readers: dict[str, asyncio.Event] = {}
+        self._commands: asyncio.Queue[bytes] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def _poll(self, device: PolledDevice, period_s: float) -> None:
-        logger = log.bind(meter=device.device_id)
-        failing = False
+    # -- what pollers, the cashier and schedulers call -------------------------------------------
+    async def submit(
+        self, readings: Sequence[Reading], *, checkpoint: tuple[str, str] | None = None
+    ) -> None:
+        """Durable when it returns (one fsync'd transaction)."""
+        await asyncio.to_thread(self.outbox.put, readings, checkpoint=checkpoint)
+        self.produced += len(readings)
+
+    def on_event(
+        self,
+        kind: str,
+        *,
+        subject: str = "",
+        severity: Severity = "info",
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        event = Event(
+            gateway_id=self.gateway_id,
+            kind=kind,
+            ts=datetime.now(UTC),
+            subject=subject,
+            severity=severity,
+            detail=detail or {},
+        )
+        self.outbox.put_bodies("events", [event.model_dump_json()])
+
+    async def submit_payments(self, payments: Sequence[FieldPayment]) -> None:
+        bodies = [p.model_dump_json() for p in payments]
+        await asyncio.to_thread(self.outbox.put_bodies, "payments", bodies)
+
+    def add_poller(self, factory: PollerFactory) -> None:
+        self._pollers.append(factory)
+
+    def register_reader(self, meter_id: str, trigger: asyncio.Event) -> None:
+        """``read_now`` for ``meter_id`` sets ``trigger``; the poller reads at once."""
+        self._readers[meter_id] = trigger
+
+    # -- downlink plumbing ----------------------------------------------------------------------
+    def _command_from_paho(self, payload: bytes) -> None:
+        loop, commands = self._loop, self._commands
+        if loop is not None and commands is not None:
+            loop.call_soon_threadsafe(commands.put_nowait, payload)
+
+    def _reply(self, reply: CommandReply) -> None:
+        self.outbox.put_bodies("replies", [reply.model_dump_json()])
+
+    async def _read_now(self, args: dict[str, Any]) -> str:
+        meter = args.get("meter_id")
+        trigger = self._readers.get(meter) if isinstance(meter, str) else None
+        if trigger is None:
+            raise CommandRejected(f"no meter {meter!r} on this gateway")
+        trigger.set()
+        return f"read of {meter} requested"
+
+    async def _serve_commands(self) -> None:
+        assert self._commands is not None
+        while True:
+            payload = await self._commands.get()
+            await self.downlink.handle(payload)
+
+    # -- built-in sources (the skeleton's SDM630 and the synthetic test meter) ------------------
+    def _start_sources(self, settings: GatewaySettings) -> None:
+        for m in settings.meters:
+            device = Sdm630TcpDevice(m.id, m.host, m.port, m.unit_id)
+            self._sources.append(asyncio.create_task(self._poll(device, m.period_s)))
+        for spec in settings.synthetic:
+            source = SyntheticMeterSource(spec, submit=self.submit, position=self.outbox.checkpoint)
+            self.health.register(spec.id)
+            self._sources.append(asyncio.create_task(source.run(self.stop_event)))
+
+    async def _stop_sources(self) -> None:
+        for task in self._sources:
+            task.cancel()
+        await asyncio.gather(*self._sources, return_exceptions=True)
+        self._sources.clear()
+
+    async def _apply(self, settings: GatewaySettings) -> None:
+        """Apply pushed settings: the meters and synthetic sources restart with the new lists.
+        MQTT and outbox sections take effect at the next start."""
+        await self._stop_sources()
+        self._start_sources(settings)
+
+    async def _poll(self, device: Sdm630TcpDevice, period_s: float) -> None:
+        try:
+            await self._poll_loop(device, period_s)
+        finally:
+            device.close()
+
+    async def _poll_loop(self, device: PolledDevice, period_s: float) -> None:
         loop = asyncio.get_running_loop()
+        trigger = asyncio.Event()
+        self.register_reader(device.device_id, trigger)
+        self.health.register(device.device_id)
         next_at = loop.time()
         while not self.stop_event.is_set():
             try:
-                readings: Sequence[Reading] = await asyncio.wait_for(
-                    device.read(), device.timeout_s * 2
-                )
-            except (DeviceError, TimeoutError) as exc:
-                if not failing:
-                    logger.warning("meter not answering", error=str(exc))
-                failing = True
+                readings = await asyncio.wait_for(device.read(), device.timeout_s * 2)
+            except DeviceError as exc:
+                self.health.failure(device.device_id, exc.kind, exc.detail)
+            except TimeoutError:
+                self.health.failure(device.device_id, "timeout")
             else:
-                if failing:
-                    logger.info("meter answering again")
-                failing = False
-                await asyncio.to_thread(self.outbox.put, readings)
-                self.produced += len(readings)
+                self.health.success(device.device_id, len(readings))
+                await self.submit(readings)
             next_at += period_s
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop_event.wait(), max(0.0, next_at - loop.time()))
+                await asyncio.wait_for(trigger.wait(), max(0.0, next_at - loop.time()))
+            trigger.clear()
+
+    # -- operations -----------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        stats = self.outbox.stats()
+        return {
+            "gateway_id": self.gateway_id,
+            "pid": os.getpid(),
+            "started": datetime.fromtimestamp(self.started, UTC).isoformat(),
+            "updated": datetime.now(UTC).isoformat(),
+            "mqtt": {
+                "connected": self.uplink.connected,
+                "protocol": self.uplink.protocol,
+                "broker": f"{self.settings.mqtt.host}:{self.settings.mqtt.port}",
+                "acks_pending": self.uplink.acks_pending,
+                "readings_acked": self.uplink.published,
+                "connects": self.uplink.connects,
+            },
+            "outbox": {
+                "path": str(self.outbox.path),
+                "depth": stats.depth,
+                "by_channel": stats.by_channel,
+                "oldest_age_s": round(stats.oldest_age_s, 1),
+                "inflight": stats.inflight,
+                "written": stats.written,
+                "acked": stats.acked,
+                "dropped": stats.dropped,
+                "bytes": stats.file_bytes,
+                "recovered_from": self.outbox.recovered_from,
+            },
+            "devices": [
+                {
+                    "id": s.device_id,
+                    "up": s.up,
+                    "reads": s.reads,
+                    "errors": s.errors,
+                    "last_error": s.last_error,
+                }
+                for s in self.health.snapshot()
+            ],
+            "metrics_port": self.metrics_port,
+        }
+
+    async def _housekeeping(self) -> None:
+        """Status file, systemd watchdog: both prove the event loop is alive."""
+        watchdog = self.settings.watchdog_s
+        usec = os.environ.get("WATCHDOG_USEC")
+        if usec and usec.isdigit():
+            watchdog = min(watchdog, int(usec) / 2e6)
+        period = min(watchdog, self.settings.status.interval_s)
+        path: Path = self.settings.status.path
+        while True:
+            status = self.status()
+            try:
+                await asyncio.to_thread(write_atomic, path, json.dumps(status, indent=1).encode())
+            except OSError as exc:
+                log.warning("status file not written", path=str(path), error=str(exc))
+            if self.notifier is not None:
+                self.notifier.notify("WATCHDOG=1")
+            await asyncio.sleep(period)
 
     async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._commands = asyncio.Queue()
+        server = None
+        if self.settings.metrics.enabled:
+            collector = metrics.GatewayCollector(self.outbox, self.health, self.uplink)
+            m = self.settings.metrics
+            registry = metrics.make_registry(collector)
+            try:
+                server, self.metrics_port = metrics.serve(registry, m.host, m.port)
+            except OSError as exc:  # port taken: run without metrics rather than not at all
+                log.error("metrics endpoint not started", port=m.port, error=str(exc))
+                self.on_event("metrics_unavailable", severity="warning", detail={"error": str(exc)})
         self.uplink.start()
         try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self.uplink.run(self.stop_event))
-                for device, period in self.devices:
-                    tasks.create_task(self._poll(device, period))
+                helpers = [
+                    asyncio.create_task(self._serve_commands()),
+                    asyncio.create_task(self._housekeeping()),
+                ]
+                for factory in self._pollers:
+                    tasks.create_task(factory(self.stop_event))
+                self._start_sources(self.config.current)
+                if self.notifier is not None:
+                    self.notifier.notify("READY=1")
+                await self.stop_event.wait()
+                for task in helpers:
+                    task.cancel()
+                await self._stop_sources()
         finally:
+            if self.notifier is not None:
+                self.notifier.notify("STOPPING=1")
             self.uplink.stop()
             self.outbox.close()
+            if server is not None:
+                server.shutdown()
+                server.server_close()
 
     def stop(self) -> None:
         self.stop_event.set()
 
 
-async def serve(settings: GatewaySettings) -> None:
-    """Run until SIGINT or SIGTERM."""
-    gateway = Gateway(settings)
+async def serve_forever(
+    settings: GatewaySettings, *, set_log_level: Callable[[str], None] | None = None
+) -> None:
+    """Run until SIGINT or SIGTERM (what ``m2c gateway run`` and systemd use)."""
+    gateway = Gateway(settings, set_log_level=set_log_level, notifier=Notifier())
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, gateway.stop)
-    log.info("gateway starting", gateway_id=settings.gateway_id, meters=len(gateway.devices))
+    log.info(
+        "gateway starting",
+        gateway_id=settings.gateway_id,
+        meters=len(settings.meters),
+        synthetic=len(settings.synthetic),
+    )
     await gateway.run()

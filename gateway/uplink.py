@@ -1,18 +1,24 @@
-"""MQTT uplink: drains the outbox with QoS 1; a message's readings leave only on PUBACK.
+"""MQTT uplink: drains the outbox with QoS 1; a message's items leave only on its PUBACK.
 
-paho-mqtt runs its network loop in its own thread; PUBACKs come back through ``on_publish``
-and are handed to the outbox from there. paho keeps unacknowledged messages in memory only,
-so after a restart the outbox resends them under the same sequence numbers.
+paho's network loop runs in a thread of ours (so reconnects use our back-off with jitter, and a
+broker that refuses MQTT 5 is retried as 3.1.1). PUBACKs come back through ``on_publish``, which
+only queues the mid: paho calls it holding its own ``_out_message_mutex``, so it must not touch
+the outbox or any lock of ours. :meth:`Uplink.run` applies the queued acknowledgements, in one
+outbox transaction per turn, and forms new messages while fewer than ``max_inflight`` are out.
+
+paho keeps unacknowledged messages in memory only, and resends them itself after a reconnect
+within one process; after a restart (or a new client, after a protocol fallback) the outbox
+resends its in-flight messages under the same sequence numbers.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import queue
 import random
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -24,10 +30,39 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from contract import mqtt as contract
-from gateway.outbox import Message, Outbox
+from gateway.outbox import CHANNELS, Message, Outbox
 from gateway.settings import MqttSettings
 
 log = structlog.get_logger(__name__)
+
+UNSUPPORTED_PROTOCOL = 0x84  # MQTT 5 CONNACK reason; paho maps a 3.1.1 "refused, version" to it
+
+
+class TokenBucket:
+    """``rate`` tokens per second, at most ``burst`` saved up. Clock injected for tests."""
+
+    def __init__(self, rate: float, *, burst: float | None = None, clock: Callable[[], float]):
+        self.rate = rate
+        self.burst = burst if burst is not None else max(rate, 1.0)
+        self.clock = clock
+        self.tokens = self.burst
+        self.at = clock()
+
+    def take(self) -> float:
+        """Take a token; returns 0 if one was there, else the seconds until one will be."""
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+def backoff(attempt: int, *, low: float, high: float, rng: Callable[[], float]) -> float:
+    """Exponential back-off with full jitter: uniform in [low, min(high, low * 2**attempt)]."""
+    top = min(high, low * float(2 ** min(attempt, 30)))
+    return float(low + (top - low) * rng())
 
 
 class Uplink:
@@ -38,30 +73,57 @@ class Uplink:
         outbox: Outbox,
         *,
         software: str = "meter2cash",
+        max_batch: int = 500,
+        max_message_bytes: int = 256 * 1024,
         on_command: Callable[[bytes], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
     ) -> None:
         self.settings = settings
         self.gateway_id = gateway_id
         self.outbox = outbox
         self.software = software
+        self.max_batch = max_batch
+        self.max_message_bytes = max_message_bytes
         self.on_command = on_command
-        # Touched only by the thread running ``run()``; paho's thread only queues PUBACK mids
-        # (holding a lock of ours inside paho's callbacks could deadlock against publish()).
-        self._mid_to_seq: dict[int, int] = {}
+        self.rng = rng
+        self.protocol: Literal["5", "3.1.1"] = settings.protocol
+        self.bucket = TokenBucket(settings.rate_limit_msgs_s, clock=clock)
+        # Touched only by the thread running ``run()``; paho's thread only queues PUBACK mids.
+        self._mid_to_msg: dict[int, int] = {}
         self._early_acks: set[int] = set()
-        self._sent: set[int] = set()  # sequence numbers handed to paho in this process
+        self._sent: set[int] = set()  # outbox messages handed to the current paho client
         self._acks: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._connected = threading.Event()
+        self._stopping = threading.Event()
+        self._v5_refused = False
+        self._control_mids: set[int] = set()  # birth messages: paho's thread only
+        self._generation = 0  # bumped by the network thread when it builds a new client
+        self._seen_generation = -1  # so the first step loads the outbox's in-flight messages
+        self._resend: list[Message] = []
+        self._thread: threading.Thread | None = None
+        # Figures for metrics and status (read from other threads; plain ints are fine).
         self.published = 0  # readings acknowledged by the broker since start
+        self.messages_acked = 0
+        self.connects = 0
+        self.last_connected_at: float | None = None
         self.client = self._make_client()
 
     # -- paho wiring -------------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    @property
+    def acks_pending(self) -> int:
+        return len(self._mid_to_msg)
+
     def _make_client(self) -> mqtt.Client:
         s = self.settings
-        v5 = s.protocol == "5"
+        v5 = self.protocol == "5"
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=f"m2c-gw-{self.gateway_id}",
+            client_id=s.client_id or f"m2c-gw-{self.gateway_id}",
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
             clean_session=None if v5 else False,
         )
@@ -76,7 +138,6 @@ class Uplink:
             client.tls_set_context(context)
         will = self._status_payload("offline")
         client.will_set(contract.topic(self.gateway_id, "status"), will, qos=1, retain=True)
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
@@ -85,66 +146,117 @@ class Uplink:
 
     def _status_payload(self, state: Literal["online", "offline"]) -> bytes:
         status = contract.GatewayStatus(
-            gateway_id=self.gateway_id,
-            state=state,
-            ts=datetime.now(UTC),
-            software=self.software,
+            gateway_id=self.gateway_id, state=state, ts=datetime.now(UTC), software=self.software
         )
         return status.model_dump_json().encode()
 
-    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+    def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
-            log.warning("mqtt connect refused", reason=str(reason))
+            if self.protocol == "5" and reason.value == UNSUPPORTED_PROTOCOL:
+                self._v5_refused = True
+            log.warning("mqtt connect refused", reason=str(reason), protocol=self.protocol)
             return
-        log.info("mqtt connected", host=self.settings.host, port=self.settings.port)
-        client.publish(
+        self.connects += 1
+        self.last_connected_at = time.time()
+        log.info(
+            "mqtt connected",
+            host=self.settings.host,
+            port=self.settings.port,
+            protocol=self.protocol,
+            session_present=bool(getattr(flags, "session_present", False)),
+        )
+        info = client.publish(
             contract.topic(self.gateway_id, "status"),
             self._status_payload("online"),
             qos=1,
             retain=True,
         )
+        self._control_mids.add(info.mid)
         client.subscribe(contract.topic(self.gateway_id, "cmd"), qos=1)
         self._connected.set()
 
     def _on_disconnect(self, _c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if self._connected.is_set():
+            log.warning("mqtt disconnected", reason=str(reason))
         self._connected.clear()
-        log.warning("mqtt disconnected", reason=str(reason))
 
     def _on_publish(self, _c: Any, _u: Any, mid: int, _reason: Any, _p: Any) -> None:
+        if mid in self._control_mids:
+            self._control_mids.discard(mid)
+            return
         self._acks.put(mid)
-
-    def _drain_acks(self) -> None:
-        while True:
-            try:
-                mid = self._acks.get_nowait()
-            except queue.Empty:
-                return
-            seq = self._mid_to_seq.pop(mid, None)
-            if seq is None:
-                self._early_acks.add(mid)  # PUBACK came before publish() returned its mid
-            else:
-                self.published += self.outbox.acknowledge(seq)
 
     def _on_message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
         if self.on_command is not None:
             self.on_command(bytes(message.payload))
 
-    # -- running -----------------------------------------------------------------------------
+    # -- network thread ----------------------------------------------------------------------
     def start(self) -> None:
+        self._thread = threading.Thread(target=self._network, name="mqtt-uplink", daemon=True)
+        self._thread.start()
+
+    def _connect_once(self) -> None:
+        s = self.settings
         props = None
-        if self.settings.protocol == "5":
+        if self.protocol == "5":
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-            props.SessionExpiryInterval = self.settings.session_expiry_s
-        self.client.connect_async(
-            self.settings.host,
-            self.settings.port,
-            keepalive=self.settings.keepalive_s,
+            props.SessionExpiryInterval = s.session_expiry_s
+        self.client.connect(
+            s.host,
+            s.port,
+            keepalive=s.keepalive_s,
             clean_start=False if props else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
             properties=props,
         )
-        self.client.loop_start()
+
+    def _network(self) -> None:
+        attempt = 0
+        failing_since: float | None = None
+        while not self._stopping.is_set():
+            try:
+                self._connect_once()
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                if failing_since is None:
+                    failing_since = time.time()
+                    log.warning("mqtt broker unreachable", error=str(exc))
+            else:
+                while not self._stopping.is_set():
+                    if self.client.loop(timeout=0.2) != mqtt.MQTT_ERR_SUCCESS:
+                        break
+                self._connected.clear()
+                if (
+                    self.connects
+                    and self.last_connected_at
+                    and (failing_since is None or self.last_connected_at > failing_since)
+                ):
+                    attempt, failing_since = 0, time.time()
+            if self._stopping.is_set():
+                break
+            if self._v5_refused and self.settings.fallback_311:
+                log.warning("broker refuses MQTT 5: falling back to 3.1.1")
+                self._v5_refused = False
+                self.protocol = "3.1.1"
+                self._rebuild_client()
+                continue
+            self._stopping.wait(
+                backoff(
+                    attempt,
+                    low=self.settings.reconnect_min_s,
+                    high=self.settings.reconnect_max_s,
+                    rng=self.rng,
+                )
+            )
+            attempt += 1
+
+    def _rebuild_client(self) -> None:
+        """A new paho client forgets its in-flight messages: the outbox resends them."""
+        old = self.client
+        old.on_publish = None
+        self.client = self._make_client()
+        self._generation += 1
 
     def stop(self) -> None:
+        """Say goodbye (retained offline) if connected, then end the network thread."""
         if self._connected.is_set():
             info = self.client.publish(
                 contract.topic(self.gateway_id, "status"),
@@ -152,50 +264,111 @@ class Uplink:
                 qos=1,
                 retain=True,
             )
-            info.wait_for_publish(2)
-        self.client.disconnect()
-        self.client.loop_stop()
+            deadline = time.monotonic() + 2
+            while not info.is_published() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            self.client.disconnect()
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(5)
 
+    # -- draining the outbox ----------------------------------------------------------------
     async def run(self, stop: asyncio.Event, *, idle_s: float = 0.05) -> None:
-        """Publish outbox messages while connected, keeping at most ``max_inflight`` in flight."""
+        """Publish outbox messages while connected, at most ``max_inflight`` unacknowledged and
+        at most ``rate_limit_msgs_s`` per second."""
         while not stop.is_set():
-            self._drain_acks()
-            if not self._connected.is_set() or not self._publish_some():
-                await asyncio.sleep(idle_s * (1 + random.random()))
+            self.drain_acks()
+            wait = self.step()
+            if wait:
+                await asyncio.sleep(wait)
             else:
                 await asyncio.sleep(0)
+        self.drain_acks()
 
-    def _publish_some(self) -> bool:
-        if len(self._mid_to_seq) >= self.settings.max_inflight:
-            return False
-        pending = [m for m in self.outbox.pending_messages() if m.seq not in self._sent]
-        message = pending[0] if pending else self.outbox.next_message()
+    def step(self) -> float:
+        """Publish at most one message; returns how long to wait before the next step."""
+        if self._seen_generation != self._generation:
+            self._seen_generation = self._generation
+            self._sent.clear()
+            self._mid_to_msg.clear()
+            self._early_acks.clear()
+            while not self._acks.empty():
+                self._acks.get_nowait()
+            self._resend = self.outbox.pending_messages()  # formed before: same seq, first
+        if not self._connected.is_set():
+            return 0.05 * (1 + self.rng())
+        if len(self._mid_to_msg) >= self.settings.max_inflight:
+            return 0.002
+        wait = self.bucket.take()
+        if wait:
+            return wait
+        message = self._next()
         if message is None:
-            return False
+            self.bucket.tokens += 1  # nothing to send: give the token back
+            return 0.05
         self._publish(message)
-        return True
+        return 0.0
+
+    def _next(self) -> Message | None:
+        while self._resend:
+            resend = self._resend.pop(0)
+            if resend.msg not in self._sent:
+                return resend
+        for channel in CHANNELS:
+            batched = channel in ("readings", "payments")
+            message = self.outbox.next_message(
+                channel,
+                max_items=self.max_batch if batched else 1,
+                max_bytes=self.max_message_bytes,
+            )
+            if message is not None:
+                return message
+        return None
+
+    def drain_acks(self) -> int:
+        done: list[int] = []
+        while True:
+            try:
+                mid = self._acks.get_nowait()
+            except queue.Empty:
+                break
+            msg = self._mid_to_msg.pop(mid, None)
+            if msg is None:
+                self._early_acks.add(mid)  # PUBACK came before publish() returned its mid
+            else:
+                done.append(msg)
+        if done:
+            self.published += self.outbox.acknowledge(done)
+            self.messages_acked += len(done)
+        return len(done)
+
+    def payload(self, message: Message) -> bytes:
+        """The wire form; batched channels are assembled from the stored JSON as is."""
+        gw, seq = self.gateway_id, message.seq
+        if message.channel == "readings":
+            sent = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+            return (
+                f'{{"v":1,"gateway_id":"{gw}","seq":{seq},"sent_at":"{sent}","readings":['
+                + ",".join(message.bodies)
+                + "]}"
+            ).encode()
+        if message.channel == "payments":
+            return (
+                f'{{"v":1,"gateway_id":"{gw}","seq":{seq},"payments":['
+                + ",".join(message.bodies)
+                + "]}"
+            ).encode()
+        return message.bodies[0].encode()
 
     def _publish(self, message: Message) -> None:
-        batch = contract.ReadingsBatch(
-            gateway_id=self.gateway_id,
-            seq=message.seq,
-            sent_at=datetime.now(UTC),
-            readings=message.readings,
-        )
         # paho queues a QoS 1 message even while disconnected and sends it on reconnect.
         info = self.client.publish(
-            contract.topic(self.gateway_id, "readings"), batch.model_dump_json().encode(), qos=1
+            contract.topic(self.gateway_id, message.channel), self.payload(message), qos=1
         )
-        self._sent.add(message.seq)
+        self._sent.add(message.msg)
         if info.mid in self._early_acks:
             self._early_acks.discard(info.mid)
-            self.published += self.outbox.acknowledge(message.seq)
+            self.published += self.outbox.acknowledge([message.msg])
+            self.messages_acked += 1
         else:
-            self._mid_to_seq[info.mid] = message.seq
-
-    def publish_event(self, event: contract.Event) -> None:
-        self.client.publish(
-            contract.topic(self.gateway_id, "events"),
-            json.dumps(event.model_dump(mode="json")).encode(),
-            qos=1,
-        )
+            self._mid_to_msg[info.mid] = message.msg

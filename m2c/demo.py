@@ -24,7 +24,15 @@ from central.db.migrate import upgrade
 from central.ingest.worker import IngestWorker
 from central.settings import BrokerSettings
 from gateway.daemon import Gateway
-from gateway.settings import GatewaySettings, MqttSettings, OutboxSettings, SimpleModbusTcpMeter
+from gateway.settings import (
+    DownlinkSettings,
+    GatewaySettings,
+    MetricsSettings,
+    MqttSettings,
+    OutboxSettings,
+    SimpleModbusTcpMeter,
+    StatusSettings,
+)
 from m2c.mosquitto import Mosquitto, free_port
 from m2c.printing_demo import print_demo
 from simulators.sdm630_tcp import Sdm630, make_server
@@ -69,6 +77,9 @@ async def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
         gateway_id="demo-gw",
         mqtt=MqttSettings(port=broker.port),
         outbox=OutboxSettings(path=work / "gateway" / "outbox.db"),
+        metrics=MetricsSettings(port=0),
+        status=StatusSettings(path=work / "gateway" / "status.json"),
+        downlink=DownlinkSettings(pushed_config=work / "gateway" / "pushed-config.json"),
         meters=tuple(
             SimpleModbusTcpMeter(
                 id=f"sdm630-{u}", port=modbus_port, unit_id=u, period_s=options.period_s

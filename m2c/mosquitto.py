@@ -3,6 +3,7 @@ and kill it)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -20,7 +21,14 @@ def free_port() -> int:
 class Mosquitto:
     """One broker process. ``persistence`` keeps sessions and queued messages across restarts."""
 
-    def __init__(self, workdir: Path, *, port: int | None = None, persistence: bool = True):
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        port: int | None = None,
+        persistence: bool = True,
+        listener_conf: tuple[str, ...] = ("allow_anonymous true",),
+    ):
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(exe).exists():
             raise RuntimeError("mosquitto is not installed: ./dev.sh installs it with apt")
@@ -30,8 +38,9 @@ class Mosquitto:
         workdir.mkdir(parents=True, exist_ok=True)
         self.conf = workdir / "mosquitto.conf"
         lines = [
+            "per_listener_settings true",
             f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
+            *listener_conf,
             f"persistence {'true' if persistence else 'false'}",
             f"persistence_location {workdir}/",
             "autosave_interval 1",
@@ -39,6 +48,8 @@ class Mosquitto:
             "max_inflight_messages 100",
             "log_dest none",
         ]
+        if os.geteuid() == 0:
+            lines.append("user root")  # else it drops to "mosquitto", who cannot write here
         self.conf.write_text("\n".join(lines) + "\n")
         self.proc: subprocess.Popen[bytes] | None = None
 

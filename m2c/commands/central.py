@@ -58,16 +58,17 @@ def _serve_api(settings: Any, engine: Any) -> None:
     import uvicorn
 
     from central.app import create_app
+    from central.ingest.commands import CommandPublisher
 
     class Server(uvicorn.Server):
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
             yield
 
+    app = create_app(engine)
+    app.state.commands = CommandPublisher(settings.broker)  # POST /gateways/{id}/commands
     server = Server(
-        uvicorn.Config(
-            create_app(engine), host=settings.http.host, port=settings.http.port, log_config=None
-        )
+        uvicorn.Config(app, host=settings.http.host, port=settings.http.port, log_config=None)
     )
 
     async def serve() -> None:
@@ -76,7 +77,11 @@ def _serve_api(settings: Any, engine: Any) -> None:
             loop.add_signal_handler(sig, setattr, server, "should_exit", True)
         await server.serve()
 
-    asyncio.run(serve())
+    app.state.commands.start()
+    try:
+        asyncio.run(serve())
+    finally:
+        app.state.commands.stop()
 
 
 def _run(args: argparse.Namespace) -> int:

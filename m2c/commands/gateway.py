@@ -26,6 +26,14 @@ def register(subparsers: Any) -> None:
     check = sub.add_parser("check-config", help="validate a configuration file and exit")
     check.add_argument("-c", "--config", type=Path, required=True)
     check.set_defaults(func=_check)
+    status = sub.add_parser(
+        "status",
+        help="show the daemon's state for a person at the Pi (status file and outbox)",
+        description="Reads the status file the daemon writes every few seconds and the outbox.",
+    )
+    status.add_argument("-c", "--config", type=Path, default=None)
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    status.set_defaults(func=_status)
 
 
 def _load(path: Path | None) -> Any:
@@ -38,13 +46,31 @@ def _load(path: Path | None) -> Any:
 def _run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from gateway.daemon import serve
+    from gateway.daemon import serve_forever
+    from m2c.logs import set_level
 
-    asyncio.run(serve(_load(args.config)))
+    asyncio.run(serve_forever(_load(args.config), set_log_level=set_level))
     return 0
 
 
 def _check(args: argparse.Namespace) -> int:
     settings = _load(args.config)
-    print(f"{args.config}: ok (gateway {settings.gateway_id}, {len(settings.meters)} meters)")
+    print(
+        f"{args.config}: ok (gateway {settings.gateway_id}, {len(settings.meters)} meters,"
+        f" {len(settings.synthetic)} synthetic)"
+    )
     return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    import json
+
+    from gateway.status import read_status, render
+
+    settings = _load(args.config)
+    report = read_status(settings)
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        print(render(report))
+    return 0 if report.get("healthy") else 1

@@ -1,0 +1,168 @@
+"""The uplink against a private Mosquitto: drain with acknowledgement before delete, birth and
+retained status, TLS with client certificates, fallback to MQTT 3.1.1, rate limit."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from contract import mqtt as contract
+from gateway.outbox import Outbox
+from gateway.settings import MqttSettings
+from gateway.uplink import TokenBucket, Uplink, backoff
+from tests.support.broker import Mosquitto, free_port
+from tests.support.mqtt import Collector, wait_for
+from tests.support.old_broker import V311OnlyProxy
+from tests.support.readings import number, reading
+from tests.support.tls import make_pki
+
+
+@contextmanager
+def running(uplink: Uplink) -> Iterator[None]:
+    stop = asyncio.Event()
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(uplink.run(stop),))
+    uplink.start()
+    thread.start()
+    try:
+        yield
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+        loop.close()
+        uplink.stop()
+
+
+def _received(collector: Collector) -> list[int]:
+    out: list[int] = []
+    for payload in collector.on("/readings"):
+        out += [number(r) for r in contract.ReadingsBatch.model_validate_json(payload).readings]
+    return out
+
+
+def test_drains_in_order_and_deletes_only_after_puback(tmp_path: Path) -> None:
+    broker = Mosquitto(tmp_path / "mq", port=free_port())
+    box = Outbox(tmp_path / "o.db", gateway_id="gw-u")
+    box.put([reading(k) for k in range(3000)])
+    settings = MqttSettings(port=broker.port, reconnect_min_s=0.1, reconnect_max_s=0.5)
+    uplink = Uplink(settings, "gw-u", box, max_batch=200)
+    with running(uplink):
+        # No broker yet: nothing may leave the outbox, whatever time passes.
+        asyncio.run(asyncio.sleep(1.0))
+        assert box.stats().depth == 3000
+        assert uplink.published == 0
+        broker.start()
+        collector = Collector(broker.port, "m2c/v1/gw/gw-u/#")
+        wait_for(lambda: box.stats().depth == 0, 20, "the outbox drained")
+        wait_for(lambda: len(set(_received(collector))) == 3000, 10, "all readings received")
+    got = _received(collector)
+    assert sorted(set(got)) == list(range(3000))
+    seqs = [contract.ReadingsBatch.model_validate_json(p).seq for p in collector.on("/readings")]
+    assert sorted(set(seqs)) == list(range(15))  # 3000 / 200, numbered without a hole
+    assert uplink.published == 3000
+    status = [contract.GatewayStatus.model_validate_json(p) for p in collector.on("/status")]
+    assert status[-1].state == "offline"  # the goodbye on stop
+    collector.close()
+    late = Collector(broker.port, "m2c/v1/gw/gw-u/status", client_id="late")
+    wait_for(lambda: late.on("/status"), 5, "the retained status")
+    assert contract.GatewayStatus.model_validate_json(late.on("/status")[0]).state == "offline"
+    late.close()
+    broker.kill()
+
+
+def test_tls_with_client_certificate(tmp_path: Path) -> None:
+    pki = make_pki(tmp_path / "pki")
+    broker = Mosquitto(
+        tmp_path / "mq",
+        listener_conf=(
+            f"cafile {pki.ca}",
+            f"certfile {pki.server_cert}",
+            f"keyfile {pki.server_key}",
+            "require_certificate true",
+            "use_identity_as_username true",
+            "allow_anonymous false",
+        ),
+    )
+    plain = free_port()  # a second, plain listener for the test's own subscriber
+    broker.conf.write_text(
+        broker.conf.read_text() + f"listener {plain} 127.0.0.1\nallow_anonymous true\n"
+    )
+    broker.start()
+    box = Outbox(tmp_path / "o.db", gateway_id="gw-tls")
+    box.put([reading(k) for k in range(50)])
+    collector = Collector(plain, "m2c/v1/gw/gw-tls/readings")
+    settings = MqttSettings(
+        port=broker.port,
+        tls=True,
+        ca_file=pki.ca,
+        cert_file=pki.client_cert,
+        key_file=pki.client_key,
+    )
+    uplink = Uplink(settings, "gw-tls", box)
+    with running(uplink):
+        wait_for(lambda: box.stats().depth == 0, 15, "the outbox drained over TLS")
+    assert sorted(_received(collector)) == list(range(50))
+    # Without a client certificate the broker refuses: nothing leaves.
+    box.put([reading(100)])
+    anonymous = Uplink(
+        MqttSettings(port=broker.port, tls=True, ca_file=pki.ca, reconnect_max_s=0.5),
+        "gw-tls",
+        box,
+    )
+    with running(anonymous):
+        asyncio.run(asyncio.sleep(1.5))
+        assert box.stats().depth == 1
+        assert not anonymous.connected
+    collector.close()
+    broker.kill()
+
+
+def test_falls_back_to_mqtt_311_when_v5_is_refused(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    proxy = V311OnlyProxy(mosquitto.port)
+    box = Outbox(tmp_path / "o.db", gateway_id="gw-old")
+    box.put([reading(k) for k in range(20)])
+    collector = Collector(mosquitto.port, "m2c/v1/gw/gw-old/readings")
+    uplink = Uplink(MqttSettings(port=proxy.port, reconnect_min_s=0.1), "gw-old", box)
+    with running(uplink):
+        wait_for(lambda: box.stats().depth == 0, 15, "the outbox drained over 3.1.1")
+    assert uplink.protocol == "3.1.1"
+    assert proxy.refused_v5 >= 1
+    assert proxy.relayed >= 1
+    assert sorted(_received(collector)) == list(range(20))
+    collector.close()
+    proxy.close()
+
+
+def test_rate_limit_bounds_messages_per_second(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    box = Outbox(tmp_path / "o.db", gateway_id="gw-rl")
+    box.put([reading(k) for k in range(40)])
+    uplink = Uplink(
+        MqttSettings(port=mosquitto.port, rate_limit_msgs_s=10), "gw-rl", box, max_batch=1
+    )
+    with running(uplink):
+        wait_for(lambda: uplink.connected, 5, "connected")
+        asyncio.run(asyncio.sleep(1.0))
+        sent = uplink.messages_acked
+    assert 8 <= sent <= 22  # 10/s plus the initial burst of 10
+
+
+def test_token_bucket_and_backoff_are_deterministic_with_injected_clock() -> None:
+    now = [0.0]
+    bucket = TokenBucket(5, burst=2, clock=lambda: now[0])
+    assert [bucket.take(), bucket.take()] == [0.0, 0.0]
+    assert abs(bucket.take() - 0.2) < 1e-9
+    now[0] = 0.2
+    assert bucket.take() == 0.0
+    assert [backoff(a, low=1, high=30, rng=lambda: 1.0) for a in range(7)] == [
+        1,
+        2,
+        4,
+        8,
+        16,
+        30,
+        30,
+    ]
+    assert backoff(5, low=1, high=30, rng=lambda: 0.0) == 1
