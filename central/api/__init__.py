@@ -1,0 +1,1 @@
+"""Central's REST API: thin routers over the plain modules (tariffs, records, billing, VEE)."""

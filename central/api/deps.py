@@ -1,0 +1,54 @@
+"""Dependencies every router shares: a session, the clock, the operator, the tariff catalog.
+
+``create_app`` puts a sessionmaker in ``app.state.sessions``, a clock in ``app.state.clock``
+and the shipped tariffs in ``app.state.tariff_files``; routes ask for them with these
+``Annotated`` aliases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from central.tariffs.catalog import Catalog
+from central.tariffs.store import catalog
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    sessions: sessionmaker[Session] = request.app.state.sessions
+    with sessions() as session:
+        yield session
+
+
+def get_clock(request: Request) -> Callable[[], datetime]:
+    clock: Callable[[], datetime] = request.app.state.clock
+    return clock
+
+
+def get_operator(x_operator: Annotated[str, Header(min_length=1, max_length=100)]) -> str:
+    """Who makes a change (the ``X-Operator`` header), for the audit trail."""
+    return x_operator
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
+OperatorDep = Annotated[str, Depends(get_operator)]
+
+
+def get_files(request: Request) -> Catalog:
+    files: Catalog = request.app.state.tariff_files
+    return files
+
+
+FilesDep = Annotated[Catalog, Depends(get_files)]
+
+
+def get_catalog(session: SessionDep, files: FilesDep) -> Catalog:
+    return catalog(session, files)
+
+
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]

@@ -1,0 +1,38 @@
+"""The central FastAPI application, built by :func:`create_app` (never at import time)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from central.db.engine import make_engine, session_factory
+from central.tariffs.catalog import DEFAULT_DIR, load_dir
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    engine: Engine | str,
+    *,
+    tariffs_dir: Path = DEFAULT_DIR,
+    clock: Callable[[], datetime] = _now,
+) -> FastAPI:
+    """The app over ``engine`` (or a database URL). The schema must be migrated already."""
+    from central.api import tariffs
+
+    if isinstance(engine, str):
+        engine = make_engine(engine)
+    app = FastAPI(title="meter2cash central", version="1")
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    app.state.clock = clock
+    app.state.tariff_files = load_dir(tariffs_dir)
+    for module in (tariffs,):
+        app.include_router(module.router, prefix="/api/v1")
+    return app
