@@ -24,7 +24,7 @@ def create_app(
     clock: Callable[[], datetime] = _now,
 ) -> FastAPI:
     """The app over ``engine`` (or a database URL). The schema must be migrated already."""
-    from central.api import tariffs
+    from central.api import errors, readings_manual, records, tariffs
 
     if isinstance(engine, str):
         engine = make_engine(engine)
@@ -33,6 +33,7 @@ def create_app(
     app.state.sessions = session_factory(engine)
     app.state.clock = clock
     app.state.tariff_files = load_dir(tariffs_dir)
-    for module in (tariffs,):
+    errors.install(app)
+    for module in (tariffs, records, readings_manual):
         app.include_router(module.router, prefix="/api/v1")
     return app
