@@ -44,7 +44,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # ``engine.execution_options(sqlite_begin="IMMEDIATE")`` takes the write lock at BEGIN:
+    # a transaction that reads and then writes would otherwise fail with "database is locked"
+    # when another writer committed in between.
+    mode = conn.get_execution_options().get("sqlite_begin", "")
+    conn.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     Date,
@@ -71,7 +70,7 @@ class BillRow(Base):
     __tablename__ = "bills"
     __table_args__ = (
         Index("ix_bills_customer_period", "customer_id", "period_end"),
-        Index("ix_bills_run", "run_id"),
+        UniqueConstraint("run_id", "customer_id"),
     )
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("billing_runs.id"), nullable=True)
@@ -86,7 +85,7 @@ class BillRow(Base):
     consumption: Mapped[float] = mapped_column(Float)
     estimated: Mapped[bool] = mapped_column(Boolean, default=False)
     flags: Mapped[str] = mapped_column(String(200), default="")
-    lines: Mapped[list[dict[str, object]]] = mapped_column(JSON)  # charge and tax lines
+    lines_json: Mapped[str] = mapped_column(Text)  # charge and tax lines, JSON
     subtotal: Mapped[int] = mapped_column(BigInteger)
     tax_total: Mapped[int] = mapped_column(BigInteger)
     total: Mapped[int] = mapped_column(BigInteger)
@@ -111,3 +110,14 @@ class BillAdjustmentRow(Base):
     reason: Mapped[str] = mapped_column(String(300))
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BillingSkipRow(Base):
+    """An account a run could not bill, and why (no reading, negative consumption, ...)."""
+
+    __tablename__ = "billing_skips"
+    __table_args__ = (UniqueConstraint("run_id", "customer_id"),)
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("billing_runs.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(200))

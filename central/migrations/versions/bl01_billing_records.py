@@ -173,7 +173,7 @@ def upgrade() -> None:
     sa.Column('consumption', sa.Float(), nullable=False),
     sa.Column('estimated', sa.Boolean(), nullable=False),
     sa.Column('flags', sa.String(length=200), nullable=False),
-    sa.Column('lines', sa.JSON(), nullable=False),
+    sa.Column('lines_json', sa.Text(), nullable=False),
     sa.Column('subtotal', sa.BigInteger(), nullable=False),
     sa.Column('tax_total', sa.BigInteger(), nullable=False),
     sa.Column('total', sa.BigInteger(), nullable=False),
@@ -188,10 +188,19 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_bills_customer_id_customers')),
     sa.ForeignKeyConstraint(['replaces_id'], ['bills.id'], name=op.f('fk_bills_replaces_id_bills')),
     sa.ForeignKeyConstraint(['run_id'], ['billing_runs.id'], name=op.f('fk_bills_run_id_billing_runs')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_bills'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bills')),
+    sa.UniqueConstraint('run_id', 'customer_id', name=op.f('uq_bills_run_id_customer_id'))
     )
     op.create_index('ix_bills_customer_period', 'bills', ['customer_id', 'period_end'], unique=False)
-    op.create_index('ix_bills_run', 'bills', ['run_id'], unique=False)
+    op.create_table('billing_skips',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('run_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('customer_id', sa.BigInteger(), nullable=False),
+    sa.Column('reason', sa.String(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['run_id'], ['billing_runs.id'], name=op.f('fk_billing_skips_run_id_billing_runs'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_billing_skips')),
+    sa.UniqueConstraint('run_id', 'customer_id', name=op.f('uq_billing_skips_run_id_customer_id'))
+    )
     op.create_table('contracts',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('customer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -288,7 +297,7 @@ def downgrade() -> None:
     op.drop_table('customer_changes')
     op.drop_index(op.f('ix_contracts_customer_id'), table_name='contracts')
     op.drop_table('contracts')
-    op.drop_index('ix_bills_run', table_name='bills')
+    op.drop_table('billing_skips')
     op.drop_index('ix_bills_customer_period', table_name='bills')
     op.drop_table('bills')
     op.drop_index('ix_customers_route', table_name='customers')
