@@ -24,7 +24,7 @@ def create_app(
     clock: Callable[[], datetime] = _now,
 ) -> FastAPI:
     """The app over ``engine`` (or a database URL). The schema must be migrated already."""
-    from central.api import errors, readings_manual, records, tariffs
+    from central.api import billing, errors, readings_manual, records, tariffs
 
     if isinstance(engine, str):
         engine = make_engine(engine)
@@ -34,6 +34,6 @@ def create_app(
     app.state.clock = clock
     app.state.tariff_files = load_dir(tariffs_dir)
     errors.install(app)
-    for module in (tariffs, records, readings_manual):
+    for module in (tariffs, records, readings_manual, billing):
         app.include_router(module.router, prefix="/api/v1")
     return app

@@ -4,7 +4,8 @@ An index is the register's whole units (the integer part, as printed on a bill) 
 meter's multiplier. Consumption is closing − opening, with a register rollover at 10^digits
 and a meter exchange inside the period (old meter to its final index, new meter from its
 first) taken into account. A missing closing reading is estimated from the average daily use
-of the readings before it, and the bill is marked estimated.
+of the readings before it, and the bill is marked estimated; when an actual reading after the
+period exists, the closing index is prorated between the two good readings instead.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from functools import lru_cache
 from central.tariffs import Usage, quote
 from central.tariffs.catalog import Catalog
 from central.tariffs.model import QuoteError
-from central.vee.estimate import EstimateError, average_daily, from_average
+from central.vee.estimate import EstimateError, average_daily, from_average, prorate
 from central.vee.rules import delta
 
 
@@ -170,8 +171,18 @@ def draft(
     opening = first.readings[i_open][1]
     flags: list[str] = []
     i_close = last_before(last.readings, closing_bound)
-    estimated = i_close is None or (first is last and i_close == i_open)
-    if estimated:
+    missing = i_close is None or (first is last and i_close == i_open)
+    after = (i_close + 1) if i_close is not None else 0
+    estimated = False
+    if missing and first is last and after < len(last.readings):
+        # an actual reading after the period: prorate between the two good readings
+        try:
+            closing = prorate(first.readings[i_open], last.readings[after], closing_bound).value
+        except EstimateError:
+            return Skip(account, "readings go backwards around the period end")
+        flags.append("prorated")
+    elif missing:
+        estimated = True
         try:
             daily = average_daily(list(first.readings[: i_open + 1]))
             closing = from_average(first.readings[i_open], daily, closing_bound).value

@@ -30,6 +30,7 @@ from central.tariffs.catalog import Catalog
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 LOOKBACK = timedelta(days=70)
+LOOKAHEAD = timedelta(days=40)  # a later actual reading lets a missing one be prorated
 
 
 class RunError(Exception):
@@ -163,10 +164,6 @@ def claim(
     return Chunk(chunk_id, row[0], row[1], row[2])
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def bounds(run: RunInfo, tz: tzinfo) -> tuple[datetime, datetime]:
     """Readings before the end of the first day open the period; before the end of the last
     day close it (in the utility's time zone)."""
@@ -183,13 +180,18 @@ def bill_chunk(
     *,
     tz: tzinfo,
     now: datetime,
+    end_read: bool = True,
 ) -> tuple[list[compute.Draft], list[compute.Skip]]:
-    """Read the chunk's customers, meters, readings and corrections; draft their bills."""
+    """Read the chunk's customers, meters, readings and corrections; draft their bills.
+    ``end_read`` ends the read transaction before pricing (a worker's loop)."""
     lo, hi = chunk.first_customer, chunk.last_customer
     opening, closing = bounds(run, tz)
+    conn = session.connection()  # Core rows: no ORM loading for a hundred thousand rows
+    if conn.dialect.name == "sqlite":  # SQLite hands back naive UTC timestamps
+        opening, closing = opening.replace(tzinfo=None), closing.replace(tzinfo=None)
     accounts = [
         compute.Account(cid, acc, code, persons, households)
-        for cid, acc, code, persons, households in session.execute(
+        for cid, acc, code, persons, households in conn.execute(
             select(
                 CustomerRow.id,
                 CustomerRow.account_no,
@@ -202,7 +204,7 @@ def bill_chunk(
         )
     ]
     fixes = dict(
-        session.execute(
+        conn.execute(
             select(ReadingCorrectionRow.reading_id, ReadingCorrectionRow.new_value)
             .join(ReadingRow, ReadingRow.id == ReadingCorrectionRow.reading_id)
             .join(MeterRow, MeterRow.meter_id == ReadingRow.meter_id)
@@ -211,7 +213,7 @@ def bill_chunk(
         ).all()
     )
     series: dict[int, dict[str, tuple[int, int, list[tuple[datetime, float]]]]] = defaultdict(dict)
-    rows = session.execute(
+    rows = conn.execute(
         select(
             MeterRow.customer_id,
             MeterRow.meter_id,
@@ -230,7 +232,7 @@ def bill_chunk(
         .where(
             MeterRow.customer_id.between(lo, hi),
             ReadingRow.ts >= opening - LOOKBACK,
-            ReadingRow.ts < closing,
+            ReadingRow.ts < closing + LOOKAHEAD,
         )
         .order_by(MeterRow.customer_id, MeterRow.meter_id, ReadingRow.ts)
     )
@@ -239,10 +241,10 @@ def bill_chunk(
         entry = series[cid].get(mid)
         if entry is None:
             entry = series[cid][mid] = (digits, mult, [])
-        entry[2].append((_utc(ts), fixes.get(rid, value)))
+        entry[2].append((ts, fixes.get(rid, value) if fixes else value))
     exchanges = {
-        cid: compute.Exchange(_utc(at), old, new, of, ni)
-        for cid, at, old, new, of, ni in session.execute(
+        cid: compute.Exchange(at, old, new, of, ni)
+        for cid, at, old, new, of, ni in conn.execute(
             select(
                 MeterExchangeRow.customer_id,
                 MeterExchangeRow.exchanged_at,
@@ -258,7 +260,8 @@ def bill_chunk(
         )
     }
     priors = _annual_priors(session, run, pricer, lo, hi)
-    session.rollback()  # end the read transaction: the writers need not wait for the pricing
+    if end_read:
+        session.rollback()  # end the read transaction: writers need not wait for the pricing
     drafts: list[compute.Draft] = []
     skips: list[compute.Skip] = []
     for account in accounts:

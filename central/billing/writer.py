@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, insert
@@ -78,6 +78,43 @@ def write_bills(session: Session, run: RunInfo, drafts: Sequence[Draft], *, now:
             for d in drafts:
                 copy.write_row(_row(run, d, now))
         return
+    if conn.dialect.name == "sqlite":
+        # the DB-API directly, with values as SQLAlchemy stores them on SQLite: a third of
+        # the time of a Core executemany for the same rows
+        raw_sqlite = conn.connection.driver_connection
+        assert raw_sqlite is not None
+        marks = ", ".join("?" * len(COLUMNS))
+        sql = f"INSERT INTO bills ({', '.join(COLUMNS)}) VALUES ({marks})"
+        start, end = run.period_start.isoformat(), run.period_end.isoformat()
+        stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        raw_sqlite.executemany(sql, [_sqlite_row(run.id, start, end, stamp, d) for d in drafts])
+        return
     session.execute(
         insert(BILLS), [dict(zip(COLUMNS, _row(run, d, now), strict=True)) for d in drafts]
+    )
+
+
+def _sqlite_row(run_id: int, start: str, end: str, stamp: str, d: Draft) -> tuple[Any, ...]:
+    p = d.priced
+    return (
+        run_id,
+        d.account.customer_id,
+        d.account.account_no,
+        d.account.tariff_code,
+        start,
+        end,
+        d.meter_id,
+        d.previous_index,
+        d.current_index,
+        float(d.consumption),
+        int(d.estimated),
+        ",".join(d.flags),
+        p.lines_json,
+        p.subtotal,
+        p.tax_total,
+        p.total,
+        p.currency,
+        "draft",
+        stamp,
+        "",
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -57,7 +57,7 @@ def record_manual(session: Session, data: ManualReadingIn, *, clock: Clock) -> R
     row = ReadingRow(
         meter_id=data.meter_id,
         quantity=quantity,
-        ts=data.ts,
+        ts=data.ts.astimezone(UTC),
         value=data.value,
         unit=UNITS.get(quantity, ""),
         quality="",

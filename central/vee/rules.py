@@ -40,6 +40,9 @@ class Limits:
     rollover_share: float = 0.5  # a wrap is plausible when the previous value was this high
 
 
+DEFAULT_LIMITS = Limits()
+
+
 @dataclass(frozen=True)
 class Finding:
     index: int  # position in the time-ordered readings
@@ -65,9 +68,10 @@ def delta(previous: float, current: float, digits: int, share: float = 0.5) -> t
 
 
 def validate(
-    points: Sequence[Point], ctx: MeterContext, *, now: datetime, limits: Limits = Limits()
+    points: Sequence[Point], ctx: MeterContext, *, now: datetime, limits: Limits | None = None
 ) -> list[Finding]:
     """Flags for ``points`` (any order); ``Finding.index`` refers to time order."""
+    limits = limits or DEFAULT_LIMITS
     ordered = sorted(points, key=lambda p: p.ts)
     found: list[Finding] = []
     latest_seen: datetime | None = None

@@ -47,10 +47,10 @@ def serve(app: object) -> Iterator[str]:
 
 
 @contextmanager
-def central_client(db_url: str) -> Iterator[httpx.Client]:
+def central_client(db_url: str, *, now: datetime = FIXED_NOW) -> Iterator[httpx.Client]:
     engine = make_engine(db_url)
     upgrade(engine)
-    app = create_app(engine, clock=lambda: FIXED_NOW)
+    app = create_app(engine, clock=lambda: now)
     try:
         with (
             serve(app) as base,
