@@ -365,8 +365,10 @@ def work(
     worker = worker or f"w-{uuid.uuid4().hex[:8]}"
     done = 0
     chunks = 0
-    bind = engine.execution_options(sqlite_begin="IMMEDIATE")
-    with Session(bind, expire_on_commit=False) as session:
+    # reads in plain transactions (SQLite readers run beside its one writer); writes take the
+    # write lock when they begin
+    writes = engine.execution_options(sqlite_begin="IMMEDIATE")
+    with Session(writes, expire_on_commit=False) as session, Session(engine) as reader:
         row = session.get(BillingRunRow, run_id)
         if row is None:
             raise NotFound(f"no billing run {run_id}")
@@ -377,7 +379,7 @@ def work(
             chunk = claim(session, run_id, worker, now=clock(), lease=lease)
             if chunk is None:
                 break
-            drafts, skips = bill_chunk(session, run, chunk, pricer, tz=tz, now=clock())
+            drafts, skips = bill_chunk(reader, run, chunk, pricer, tz=tz, now=clock())
             if finish_chunk(session, run, chunk, worker, drafts, skips, now=clock()):
                 done += chunk.accounts
                 if on_chunk is not None:
