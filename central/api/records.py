@@ -21,6 +21,7 @@ from central.records.schemas import (
     ExchangeIn,
     MeterIn,
     MeterOut,
+    PremiseIn,
     RouteIn,
     ScheduleOut,
     StationIn,
@@ -75,6 +76,13 @@ def add_utility(session: SessionDep, body: UtilityIn) -> UtilityIn:
 @router.post("/stations", status_code=status.HTTP_201_CREATED)
 def add_station(session: SessionDep, body: StationIn) -> Created:
     row = routes.add_station(session, body)
+    session.commit()
+    return Created(id=row.id)
+
+
+@router.post("/premises", status_code=status.HTTP_201_CREATED)
+def add_premise(session: SessionDep, body: PremiseIn) -> Created:
+    row = routes.add_premise(session, body)
     session.commit()
     return Created(id=row.id)
 

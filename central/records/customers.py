@@ -9,7 +9,13 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from central.db.models.records import CustomerChangeRow, CustomerRow, RouteRow, UtilityRow
+from central.db.models.records import (
+    CustomerChangeRow,
+    CustomerRow,
+    PremiseRow,
+    RouteRow,
+    UtilityRow,
+)
 from central.records.errors import Conflict, Invalid, NotFound
 from central.records.schemas import CustomerIn, CustomerPatch, UtilityIn
 
@@ -68,6 +74,8 @@ def create(
         raise Invalid("tariff_code", f"no tariff {data.tariff_code!r}")
     if find(session, data.utility_code, data.account_no) is not None:
         raise Conflict(f"account {data.account_no} exists at {data.utility_code}")
+    if data.premise_id is not None and session.get(PremiseRow, data.premise_id) is None:
+        raise Invalid("premise_id", f"no premise {data.premise_id}")
     now = clock()
     fields = data.model_dump(exclude={"route_code"})
     row = CustomerRow(

@@ -8,9 +8,9 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central.db.models.records import ReadingScheduleRow, RouteRow, StationRow
+from central.db.models.records import PremiseRow, ReadingScheduleRow, RouteRow, StationRow
 from central.records.errors import Conflict, Invalid, NotFound
-from central.records.schemas import RouteIn, ScheduleOut, StationIn
+from central.records.schemas import PremiseIn, RouteIn, ScheduleOut, StationIn
 
 
 def add_station(session: Session, data: StationIn) -> StationRow:
@@ -109,3 +109,18 @@ def schedule(session: Session, route: RouteRow, today: date, *, last: int = 3) -
         next_reading=upcoming[0] if upcoming else None,
         last_readings=done[:last],
     )
+
+
+def add_premise(session: Session, data: PremiseIn) -> PremiseRow:
+    route_id = None
+    if data.route_code:
+        route = by_code(session, data.route_code, missing_ok=True)
+        if route is None:
+            raise Invalid("route_code", f"no route {data.route_code!r}")
+        route_id = route.id
+    row = PremiseRow(
+        address=data.address, latitude=data.latitude, longitude=data.longitude, route_id=route_id
+    )
+    session.add(row)
+    session.flush()
+    return row

@@ -36,6 +36,7 @@ class CustomerIn(_In):
     payment_method: PaymentMethod = "cash"
     status: CustomerStatus = "active"
     route_code: str | None = None
+    premise_id: int | None = None
 
 
 class CustomerPatch(_In):
@@ -72,6 +73,7 @@ class CustomerOut(BaseModel):
     payment_method: str
     status: str
     route_id: int | None
+    premise_id: int | None
 
 
 class ChangeOut(BaseModel):
@@ -136,6 +138,13 @@ class RouteIn(_In):
     station_code: str | None = None
     reading_day: int = Field(default=1, ge=1, le=28)
     reader: str = ""
+
+
+class PremiseIn(_In):
+    address: str = Field(min_length=1, max_length=300)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    route_code: str | None = None
 
 
 class ScheduleOut(BaseModel):

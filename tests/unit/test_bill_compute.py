@@ -25,7 +25,9 @@ def at(day: int) -> datetime:
     return datetime(2025, 6, 1, 3, tzinfo=UTC) + timedelta(days=day)
 
 
-def bill(pricer: Pricer, meters: list[MeterSeries], exchange: Exchange | None = None) -> Draft | Skip:
+def bill(
+    pricer: Pricer, meters: list[MeterSeries], exchange: Exchange | None = None
+) -> Draft | Skip:
     return draft(EVN, meters, exchange, opening_bound=OPEN, closing_bound=CLOSE, pricer=pricer)
 
 
@@ -34,7 +36,11 @@ def test_consumption_uses_whole_register_units(pricer: Pricer) -> None:
     assert isinstance(d, Draft)
     # 1250 − 1000 = 250 kWh: 636,768 VND (worked in tests/unit/tariffs)
     assert (d.previous_index, d.current_index, d.consumption, d.priced.total) == (
-        1000.0, 1250.0, 250, 636_768)
+        1000.0,
+        1250.0,
+        250,
+        636_768,
+    )
 
 
 def test_multiplier_and_rollover(pricer: Pricer) -> None:

@@ -70,8 +70,9 @@ def test_out_of_order_arrival_and_meter_exchange() -> None:
 def test_estimates() -> None:
     est = prorate((T0, 100.0), (T0 + timedelta(days=40), 140.0), T0 + timedelta(days=30))
     assert (est.value, est.method) == (130.0, "prorate")
-    daily = average_daily([(T0, 100.0), (T0 + timedelta(days=20), 110.0),
-                           (T0 + timedelta(days=30), 130.0)])
+    daily = average_daily(
+        [(T0, 100.0), (T0 + timedelta(days=20), 110.0), (T0 + timedelta(days=30), 130.0)]
+    )
     assert daily == 1.0
     assert from_average((T0, 130.0), 1.0, T0 + timedelta(days=15)).value == 145.0
     assert same_period_last_year((T0, 10.0), 22.0, T0 + timedelta(days=30)).value == 32.0

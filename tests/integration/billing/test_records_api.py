@@ -50,9 +50,21 @@ def _customer(**over: object) -> dict[str, object]:
 
 
 def test_customers_follow_the_account_rule_and_keep_a_history(client: Client) -> None:
-    r = client.post("/api/v1/customers", json=_customer())
+    premise = client.post(
+        "/api/v1/premises",
+        json={"address": "12 Lê Lợi, Q1", "latitude": 10.77, "route_code": "Q1-07"},
+    )
+    assert premise.status_code == 201
+    r = client.post("/api/v1/customers", json=_customer(premise_id=premise.json()["id"]))
     assert r.status_code == 201, r.text
     cid = r.json()["id"]
+    assert r.json()["premise_id"] == premise.json()["id"]
+    assert (
+        client.post(
+            "/api/v1/customers", json=_customer(account_no="01999999999", premise_id=999)
+        ).json()["field"]
+        == "premise_id"
+    )
     bad = client.post("/api/v1/customers", json=_customer(account_no="02234567890"))
     assert bad.status_code == 422
     assert bad.json()["field"] == "account_no"
