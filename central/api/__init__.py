@@ -1,1 +1,1 @@
-"""REST routes: thin; the logic lives in plain modules."""
+"""Central's REST API: thin routers over the plain modules (ingest, tariffs, records, billing)."""

@@ -1,13 +1,22 @@
-"""Request-scoped dependencies."""
+"""Dependencies every router shares: a session, the clock, the operator, the tariff catalog.
+
+``create_app`` puts a sessionmaker in ``app.state.sessions``, a clock in ``app.state.clock``
+and the shipped tariffs in ``app.state.tariff_files``; routes ask for them with these
+``Annotated`` aliases.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+from central.tariffs.catalog import Catalog
+from central.tariffs.store import catalog
 
 
 def get_engine(request: Request) -> Engine:
@@ -21,5 +30,32 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_clock(request: Request) -> Callable[[], datetime]:
+    clock: Callable[[], datetime] = request.app.state.clock
+    return clock
+
+
+def get_operator(x_operator: Annotated[str, Header(min_length=1, max_length=100)]) -> str:
+    """Who makes a change (the ``X-Operator`` header), for the audit trail."""
+    return x_operator
+
+
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session)]
+ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
+OperatorDep = Annotated[str, Depends(get_operator)]
+
+
+def get_files(request: Request) -> Catalog:
+    files: Catalog = request.app.state.tariff_files
+    return files
+
+
+FilesDep = Annotated[Catalog, Depends(get_files)]
+
+
+def get_catalog(session: SessionDep, files: FilesDep) -> Catalog:
+    return catalog(session, files)
+
+
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]

@@ -26,6 +26,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -37,6 +38,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+    # pysqlite's own transaction handling would commit at RELEASE SAVEPOINT; let SQLAlchemy
+    # emit BEGIN itself so savepoints (Session.begin_nested) nest inside the transaction.
+    dbapi_conn.isolation_level = None
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # ``engine.execution_options(sqlite_begin="IMMEDIATE")`` takes the write lock at BEGIN:
+    # a transaction that reads and then writes would otherwise fail with "database is locked"
+    # when another writer committed in between.
+    mode = conn.get_execution_options().get("sqlite_begin", "")
+    conn.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

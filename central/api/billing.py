@@ -1,0 +1,291 @@
+"""``/api/v1/billing`` and ``/api/v1/bills``: runs with progress, bill states, adjustments,
+cancel and rebill, a customer's last bills and consumption, VEE on demand."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, BackgroundTasks, Request, status
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from central.api.deps import CatalogDep, ClockDep, OperatorDep, SessionDep
+from central.billing import bills, runs
+from central.db.models.billing import BillingSkipRow, BillRow
+from central.db.models.records import RouteRow, StationRow
+from central.records import customers
+from central.records.errors import Invalid
+from central.tariffs.catalog import Catalog
+from central.vee import service as vee
+
+router = APIRouter(tags=["billing"])
+
+
+class RunIn(BaseModel):
+    period_start: date
+    period_end: date
+    route_code: str | None = None
+    station_code: str | None = None
+    chunk_size: int = Field(default=2000, ge=1, le=100_000)
+
+
+class ProgressOut(BaseModel):
+    run_id: int
+    status: str
+    chunks: int
+    chunks_done: int
+    accounts: int
+    accounts_done: int
+    bills: int
+    skipped: int
+    percent: float
+
+
+class BillOut(BaseModel):
+    id: int
+    run_id: int | None
+    customer_id: int
+    account_no: str
+    tariff_code: str
+    period_start: date
+    period_end: date
+    meter_id: str
+    previous_index: float
+    current_index: float
+    consumption: float
+    estimated: bool
+    flags: list[str]
+    lines: list[dict[str, Any]]
+    subtotal: int
+    tax_total: int
+    total: int
+    balance: int
+    currency: str
+    state: str
+    replaces_id: int | None
+    cancel_reason: str
+    adjustments: list[dict[str, Any]]
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(min_length=3, max_length=300)
+
+
+class AdjustIn(ReasonIn):
+    amount: int
+    kind: Literal["adjustment", "credit_note"] = "adjustment"
+
+
+def _progress(p: runs.Progress) -> ProgressOut:
+    pct = 100.0 * p.accounts_done / p.accounts if p.accounts else 100.0
+    return ProgressOut(**p.__dict__, percent=round(pct, 1))
+
+
+def _bill(session: SessionDep, b: BillRow) -> BillOut:
+    adj = [
+        {
+            "kind": a.kind,
+            "amount": a.amount,
+            "reason": a.reason,
+            "by": a.created_by,
+            "at": a.created_at.isoformat(),
+        }
+        for a in bills.adjustments(session, b.id)
+    ]
+    return BillOut(
+        id=b.id,
+        run_id=b.run_id,
+        customer_id=b.customer_id,
+        account_no=b.account_no,
+        tariff_code=b.tariff_code,
+        period_start=b.period_start,
+        period_end=b.period_end,
+        meter_id=b.meter_id,
+        previous_index=b.previous_index,
+        current_index=b.current_index,
+        consumption=b.consumption,
+        estimated=b.estimated,
+        flags=[f for f in b.flags.split(",") if f],
+        lines=json.loads(b.lines_json),
+        subtotal=b.subtotal,
+        tax_total=b.tax_total,
+        total=b.total,
+        balance=bills.balance(session, b),
+        currency=b.currency,
+        state=b.state,
+        replaces_id=b.replaces_id,
+        cancel_reason=b.cancel_reason,
+        adjustments=adj,
+    )
+
+
+def _work(request: Request, run_id: int, catalog: Catalog) -> None:
+    runs.work(request.app.state.engine, run_id, catalog, clock=request.app.state.clock)
+
+
+@router.post("/billing/runs", status_code=status.HTTP_202_ACCEPTED)
+def start_run(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    catalog: CatalogDep,
+    body: RunIn,
+    background: BackgroundTasks,
+) -> ProgressOut:
+    """Create a run and bill it in the background; poll ``GET /billing/runs/{id}``."""
+    route_id = station_id = None
+    if body.route_code:
+        route_id = session.scalar(select(RouteRow.id).where(RouteRow.code == body.route_code))
+        if route_id is None:
+            raise Invalid("route_code", f"no route {body.route_code!r}")
+    if body.station_code:
+        station_id = session.scalar(
+            select(StationRow.id).where(StationRow.code == body.station_code)
+        )
+        if station_id is None:
+            raise Invalid("station_code", f"no station {body.station_code!r}")
+    run = runs.create_run(
+        session,
+        body.period_start,
+        body.period_end,
+        clock=clock,
+        route_id=route_id,
+        station_id=station_id,
+        chunk_size=body.chunk_size,
+    )
+    background.add_task(_work, request, run.id, catalog)
+    return _progress(runs.progress(session, run.id))
+
+
+@router.get("/billing/runs/{run_id}")
+def run_progress(session: SessionDep, run_id: int) -> ProgressOut:
+    return _progress(runs.progress(session, run_id))
+
+
+@router.post("/billing/runs/{run_id}/resume", status_code=status.HTTP_202_ACCEPTED)
+def resume_run(
+    request: Request,
+    session: SessionDep,
+    catalog: CatalogDep,
+    run_id: int,
+    background: BackgroundTasks,
+) -> ProgressOut:
+    progress = runs.progress(session, run_id)
+    background.add_task(_work, request, run_id, catalog)
+    return _progress(progress)
+
+
+@router.get("/billing/runs/{run_id}/skipped")
+def run_skipped(session: SessionDep, run_id: int) -> list[dict[str, object]]:
+    runs.progress(session, run_id)
+    rows = session.execute(
+        select(BillingSkipRow.customer_id, BillingSkipRow.reason)
+        .where(BillingSkipRow.run_id == run_id)
+        .order_by(BillingSkipRow.customer_id)
+    ).all()
+    return [{"customer_id": c, "reason": r} for c, r in rows]
+
+
+@router.post("/billing/runs/{run_id}/issue")
+def issue_run(session: SessionDep, clock: ClockDep, run_id: int) -> dict[str, int]:
+    runs.progress(session, run_id)
+    count = bills.issue_run(session, run_id, clock=clock)
+    session.commit()
+    return {"issued": count}
+
+
+@router.get("/bills/{bill_id}")
+def get_bill(session: SessionDep, bill_id: int) -> BillOut:
+    return _bill(session, bills.get(session, bill_id))
+
+
+@router.post("/bills/{bill_id}/issue")
+def issue_bill(session: SessionDep, clock: ClockDep, bill_id: int) -> BillOut:
+    b = bills.issue(session, bill_id, clock=clock)
+    session.commit()
+    return _bill(session, b)
+
+
+@router.post("/bills/{bill_id}/pay")
+def pay_bill(session: SessionDep, clock: ClockDep, bill_id: int) -> BillOut:
+    b = bills.mark_paid(session, bill_id, clock=clock)
+    session.commit()
+    return _bill(session, b)
+
+
+@router.post("/bills/{bill_id}/cancel")
+def cancel_bill(
+    session: SessionDep, clock: ClockDep, operator: OperatorDep, bill_id: int, body: ReasonIn
+) -> BillOut:
+    b = bills.cancel(session, bill_id, reason=body.reason, by=operator, clock=clock)
+    session.commit()
+    return _bill(session, b)
+
+
+@router.post("/bills/{bill_id}/adjustments", status_code=status.HTTP_201_CREATED)
+def adjust_bill(
+    session: SessionDep, clock: ClockDep, operator: OperatorDep, bill_id: int, body: AdjustIn
+) -> BillOut:
+    bills.adjust(
+        session, bill_id, body.amount, kind=body.kind, reason=body.reason, by=operator, clock=clock
+    )
+    session.commit()
+    return _bill(session, bills.get(session, bill_id))
+
+
+@router.post("/bills/{bill_id}/rebill", status_code=status.HTTP_201_CREATED)
+def rebill(
+    session: SessionDep,
+    clock: ClockDep,
+    operator: OperatorDep,
+    catalog: CatalogDep,
+    bill_id: int,
+    body: ReasonIn,
+) -> BillOut:
+    new = bills.rebill(session, bill_id, catalog, reason=body.reason, by=operator, clock=clock)
+    session.commit()
+    return _bill(session, new)
+
+
+@router.get("/customers/{customer_id}/bills")
+def customer_bills(session: SessionDep, customer_id: int, n: int = 12) -> list[BillOut]:
+    customers.get(session, customer_id)
+    return [_bill(session, b) for b in bills.last_bills(session, customer_id, n=min(n, 120))]
+
+
+@router.get("/customers/{customer_id}/consumption")
+def customer_consumption(
+    session: SessionDep, customer_id: int, n: int = 24
+) -> list[dict[str, Any]]:
+    customers.get(session, customer_id)
+    return [p.__dict__ for p in bills.consumption_history(session, customer_id, n=min(n, 120))]
+
+
+@router.post("/customers/{customer_id}/correct-estimates")
+def correct_estimates(
+    session: SessionDep,
+    clock: ClockDep,
+    operator: OperatorDep,
+    catalog: CatalogDep,
+    customer_id: int,
+) -> list[dict[str, int]]:
+    customers.get(session, customer_id)
+    pairs = vee.correct_estimates(session, customer_id, catalog, by=operator, clock=clock)
+    session.commit()
+    return [{"cancelled": a, "new": b} for a, b in pairs]
+
+
+@router.post("/meters/{meter_id}/validate")
+def validate_meter(session: SessionDep, clock: ClockDep, meter_id: str) -> list[dict[str, Any]]:
+    flags = vee.validate_meter(session, meter_id, clock=clock)
+    session.commit()
+    return [
+        {"reading_id": f.reading_id, "ts": _iso(f.ts), "flag": f.flag, "detail": f.detail}
+        for f in flags
+    ]
+
+
+def _iso(ts: datetime) -> str:
+    return ts.isoformat()

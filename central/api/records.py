@@ -1,0 +1,269 @@
+"""``/api/v1``: utilities, stations and routes, customers, meters, contracts, Excel."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Query, Response, status
+from pydantic import BaseModel, ConfigDict
+
+from central.api.deps import CatalogDep, ClockDep, OperatorDep, SessionDep
+from central.db.models.records import RouteRow
+from central.records import contracts, customers, excel, meters, routes
+from central.records.errors import NotFound
+from central.records.schemas import (
+    ChangeOut,
+    ContractIn,
+    CustomerIn,
+    CustomerOut,
+    CustomerPatch,
+    ExchangeIn,
+    MeterIn,
+    MeterOut,
+    PremiseIn,
+    RouteIn,
+    ScheduleOut,
+    StationIn,
+    UtilityIn,
+)
+
+router = APIRouter(tags=["records"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+RawBody = Annotated[bytes, Body(media_type="application/octet-stream")]
+
+
+class Created(BaseModel):
+    id: int
+
+
+class ContractOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    customer_id: int
+    number: str
+    signed_on: date | None
+    status: str
+    note: str
+
+
+class FileOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    filename: str
+    content_type: str
+
+
+class ImportReport(BaseModel):
+    committed: bool
+    created: int
+    updated: int
+    errors: list[dict[str, object]]
+
+
+class PlanIn(BaseModel):
+    start: date
+    months: int = 12
+
+
+@router.post("/utilities", status_code=status.HTTP_201_CREATED)
+def add_utility(session: SessionDep, body: UtilityIn) -> UtilityIn:
+    customers.add_utility(session, body)
+    session.commit()
+    return body
+
+
+@router.post("/stations", status_code=status.HTTP_201_CREATED)
+def add_station(session: SessionDep, body: StationIn) -> Created:
+    row = routes.add_station(session, body)
+    session.commit()
+    return Created(id=row.id)
+
+
+@router.post("/premises", status_code=status.HTTP_201_CREATED)
+def add_premise(session: SessionDep, body: PremiseIn) -> Created:
+    row = routes.add_premise(session, body)
+    session.commit()
+    return Created(id=row.id)
+
+
+@router.post("/routes", status_code=status.HTTP_201_CREATED)
+def add_route(session: SessionDep, body: RouteIn) -> Created:
+    row = routes.add_route(session, body)
+    session.commit()
+    return Created(id=row.id)
+
+
+@router.post("/routes/{code}/schedule", status_code=status.HTTP_201_CREATED)
+def plan_route(session: SessionDep, code: str, body: PlanIn) -> list[date]:
+    rows = routes.plan(session, _route(session, code), body.start, body.months)
+    session.commit()
+    return [r.scheduled_on for r in rows]
+
+
+@router.post("/routes/{code}/schedule/{scheduled_on}/done")
+def route_read(session: SessionDep, clock: ClockDep, code: str, scheduled_on: date) -> ScheduleOut:
+    route = _route(session, code)
+    routes.mark_read(session, route, scheduled_on, clock().date())
+    session.commit()
+    return routes.schedule(session, route, clock().date())
+
+
+@router.get("/routes/{code}/schedule")
+def route_schedule(session: SessionDep, clock: ClockDep, code: str) -> ScheduleOut:
+    return routes.schedule(session, _route(session, code), clock().date())
+
+
+def _route(session: SessionDep, code: str) -> RouteRow:
+    route = routes.by_code(session, code)
+    assert route is not None  # by_code raises NotFound otherwise
+    return route
+
+
+@router.post("/customers", status_code=status.HTTP_201_CREATED)
+def create_customer(
+    session: SessionDep,
+    clock: ClockDep,
+    operator: OperatorDep,
+    catalog: CatalogDep,
+    body: CustomerIn,
+) -> CustomerOut:
+    row = customers.create(session, body, by=operator, clock=clock, tariffs=catalog)
+    session.commit()
+    return CustomerOut.model_validate(row)
+
+
+@router.get("/customers")
+def search_customers(
+    session: SessionDep, q: Annotated[str, Query(min_length=1)]
+) -> list[CustomerOut]:
+    return [CustomerOut.model_validate(r) for r in customers.search(session, q)]
+
+
+@router.get("/customers/export")
+def export_customers(session: SessionDep, utility: str) -> Response:
+    data = excel.export_customers(session, utility)
+    return Response(
+        data,
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{utility}.xlsx"'},
+    )
+
+
+@router.post("/customers/import")
+def import_customers(
+    session: SessionDep,
+    clock: ClockDep,
+    operator: OperatorDep,
+    catalog: CatalogDep,
+    utility: str,
+    data: RawBody,
+    mode: Literal["all_or_nothing", "good_rows"] = "all_or_nothing",
+) -> ImportReport:
+    result = excel.import_customers(
+        session, data, utility_code=utility, mode=mode, by=operator, clock=clock, tariffs=catalog
+    )
+    return ImportReport(
+        committed=result.committed,
+        created=result.created,
+        updated=result.updated,
+        errors=[{"row": e.row, "column": e.column, "reason": e.reason} for e in result.errors],
+    )
+
+
+@router.get("/customers/{customer_id}")
+def get_customer(session: SessionDep, customer_id: int) -> CustomerOut:
+    return CustomerOut.model_validate(customers.get(session, customer_id))
+
+
+@router.patch("/customers/{customer_id}")
+def update_customer(
+    session: SessionDep,
+    clock: ClockDep,
+    operator: OperatorDep,
+    catalog: CatalogDep,
+    customer_id: int,
+    body: CustomerPatch,
+) -> CustomerOut:
+    row = customers.update(session, customer_id, body, by=operator, clock=clock, tariffs=catalog)
+    session.commit()
+    return CustomerOut.model_validate(row)
+
+
+@router.get("/customers/{customer_id}/history")
+def customer_history(session: SessionDep, customer_id: int) -> list[ChangeOut]:
+    return [ChangeOut.model_validate(r) for r in customers.history(session, customer_id)]
+
+
+@router.get("/customers/{customer_id}/meters")
+def customer_meters(session: SessionDep, customer_id: int) -> list[MeterOut]:
+    customers.get(session, customer_id)
+    return [MeterOut.model_validate(m) for m in meters.of_customer(session, customer_id)]
+
+
+@router.post("/meters", status_code=status.HTTP_201_CREATED)
+def create_meter(session: SessionDep, body: MeterIn) -> MeterOut:
+    row = meters.create(session, body)
+    session.commit()
+    return MeterOut.model_validate(row)
+
+
+@router.get("/meters/{meter_id}")
+def get_meter(session: SessionDep, meter_id: str) -> MeterOut:
+    row = meters.by_meter_id(session, meter_id)
+    if row is None:
+        raise NotFound(f"no meter {meter_id!r}")
+    return MeterOut.model_validate(row)
+
+
+@router.put("/meters/{meter_id}")
+def update_meter(session: SessionDep, meter_id: str, body: MeterIn) -> MeterOut:
+    row = meters.update(session, meter_id, body)
+    session.commit()
+    return MeterOut.model_validate(row)
+
+
+@router.post("/meters/{meter_id}/exchange", status_code=status.HTTP_201_CREATED)
+def exchange_meter(
+    session: SessionDep, clock: ClockDep, operator: OperatorDep, meter_id: str, body: ExchangeIn
+) -> MeterOut:
+    row = meters.exchange(session, meter_id, body, by=operator, clock=clock)
+    session.commit()
+    new = meters.by_meter_id(session, row.new_meter_id)
+    return MeterOut.model_validate(new)
+
+
+@router.post("/customers/{customer_id}/contracts", status_code=status.HTTP_201_CREATED)
+def create_contract(session: SessionDep, customer_id: int, body: ContractIn) -> ContractOut:
+    row = contracts.create(session, customer_id, body)
+    session.commit()
+    return ContractOut.model_validate(row)
+
+
+@router.post("/contracts/{contract_id}/files", status_code=status.HTTP_201_CREATED)
+def attach_file(
+    session: SessionDep,
+    clock: ClockDep,
+    contract_id: int,
+    filename: str,
+    data: RawBody,
+    content_type: Annotated[str, Query()] = "application/octet-stream",
+) -> FileOut:
+    row = contracts.attach(session, contract_id, filename, content_type, data, clock=clock)
+    session.commit()
+    return FileOut.model_validate(row)
+
+
+@router.get("/contracts/{contract_id}/files")
+def list_files(session: SessionDep, contract_id: int) -> list[FileOut]:
+    return [FileOut.model_validate(f) for f in contracts.files(session, contract_id)]
+
+
+@router.get("/contracts/{contract_id}/files/{file_id}")
+def get_file(session: SessionDep, contract_id: int, file_id: int) -> Response:
+    row = contracts.file(session, contract_id, file_id)
+    return Response(
+        row.data,
+        media_type=row.content_type,
+        headers={"Content-Disposition": f'attachment; filename="{row.filename}"'},
+    )

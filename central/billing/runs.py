@@ -1,0 +1,424 @@
+"""Billing runs: a period and a scope (all, a route or a station) cut into chunks of customer
+ids that workers claim, bill and finish in one transaction each.
+
+A worker claims a chunk with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite has one writer
+and needs no lock); a chunk's bills, skips and its ``done`` mark commit together, so a crash
+loses at most the chunks in flight, and they are claimed again once their claim is older than
+the lease. Any number of workers (processes, hosts) can work on one run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from central.billing import compute
+from central.billing.writer import write_bills
+from central.db.models.billing import BillingChunkRow, BillingRunRow, BillingSkipRow, BillRow
+from central.db.models.meterdata import ReadingCorrectionRow
+from central.db.models.readings import ReadingRow
+from central.db.models.records import CustomerRow, MeterExchangeRow, MeterRow, RouteRow
+from central.records.errors import Invalid, NotFound
+from central.tariffs.catalog import Catalog
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+LOOKBACK = timedelta(days=70)
+LOOKAHEAD = timedelta(days=40)  # a later actual reading lets a missing one be prorated
+
+
+class RunError(Exception):
+    """A billing run cannot be created or worked on."""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a worker needs of a run, read once (ORM rows expire on every rollback)."""
+
+    id: int
+    period_start: date
+    period_end: date
+    route_id: int | None
+    station_id: int | None
+
+    @classmethod
+    def of(cls, row: BillingRunRow) -> RunInfo:
+        return cls(row.id, row.period_start, row.period_end, row.route_id, row.station_id)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: int
+    first_customer: int
+    last_customer: int
+    accounts: int
+
+
+@dataclass(frozen=True)
+class Progress:
+    run_id: int
+    status: str
+    chunks: int
+    chunks_done: int
+    accounts: int
+    accounts_done: int
+    bills: int
+    skipped: int
+
+
+def _scope(route_id: int | None, station_id: int | None) -> list[object]:
+    conds: list[object] = [CustomerRow.status == "active"]
+    if route_id is not None:
+        conds.append(CustomerRow.route_id == route_id)
+    if station_id is not None:
+        conds.append(
+            CustomerRow.route_id.in_(select(RouteRow.id).where(RouteRow.station_id == station_id))
+        )
+    return conds
+
+
+def create_run(
+    session: Session,
+    period_start: date,
+    period_end: date,
+    *,
+    clock: Callable[[], datetime],
+    route_id: int | None = None,
+    station_id: int | None = None,
+    chunk_size: int = 2000,
+) -> BillingRunRow:
+    """A run and its chunks (``chunk_size`` accounts each, in customer id order)."""
+    if period_end <= period_start:
+        raise Invalid("period_end", "must be after period_start")
+    run = BillingRunRow(
+        period_start=period_start,
+        period_end=period_end,
+        route_id=route_id,
+        station_id=station_id,
+        status="pending",
+        created_at=clock(),
+    )
+    session.add(run)
+    session.flush()
+    ids = session.scalars(
+        select(CustomerRow.id).where(*_scope(route_id, station_id)).order_by(CustomerRow.id)  # type: ignore[arg-type]
+    ).all()
+    chunks = [
+        {
+            "run_id": run.id,
+            "first_customer": ids[i],
+            "last_customer": ids[min(i + chunk_size, len(ids)) - 1],
+            "accounts": min(chunk_size, len(ids) - i),
+            "status": "pending",
+            "bills": 0,
+            "skipped": 0,
+        }
+        for i in range(0, len(ids), chunk_size)
+    ]
+    if chunks:
+        session.execute(insert(BillingChunkRow), chunks)
+    run.accounts = len(ids)
+    session.commit()
+    return run
+
+
+def claim(
+    session: Session, run_id: int, worker: str, *, now: datetime, lease: timedelta
+) -> Chunk | None:
+    """Take the next free chunk (or one whose claim is older than ``lease``); commits."""
+    t = BillingChunkRow
+    pick = (
+        select(t.id)
+        .where(
+            t.run_id == run_id,
+            or_(t.status == "pending", and_(t.status == "claimed", t.claimed_at < now - lease)),
+        )
+        .order_by(t.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    chunk_id = session.scalar(pick)
+    if chunk_id is None:
+        session.rollback()
+        return None
+    session.execute(
+        update(t)
+        .where(t.id == chunk_id)
+        .values(status="claimed", claimed_by=worker, claimed_at=now)
+    )
+    session.execute(
+        update(BillingRunRow)
+        .where(BillingRunRow.id == run_id, BillingRunRow.status == "pending")
+        .values(status="running")
+    )
+    row = session.execute(
+        select(t.first_customer, t.last_customer, t.accounts).where(t.id == chunk_id)
+    ).one()
+    session.commit()
+    return Chunk(chunk_id, row[0], row[1], row[2])
+
+
+def bounds(run: RunInfo, tz: tzinfo) -> tuple[datetime, datetime]:
+    """Readings before the end of the first day open the period; before the end of the last
+    day close it (in the utility's time zone)."""
+    opening = datetime.combine(run.period_start + timedelta(days=1), time(0), tz).astimezone(UTC)
+    closing = datetime.combine(run.period_end + timedelta(days=1), time(0), tz).astimezone(UTC)
+    return opening, closing
+
+
+def bill_chunk(
+    session: Session,
+    run: RunInfo,
+    chunk: Chunk,
+    pricer: compute.Pricer,
+    *,
+    tz: tzinfo,
+    now: datetime,
+    end_read: bool = True,
+) -> tuple[list[compute.Draft], list[compute.Skip]]:
+    """Read the chunk's customers, meters, readings and corrections; draft their bills.
+    ``end_read`` ends the read transaction before pricing (a worker's loop)."""
+    lo, hi = chunk.first_customer, chunk.last_customer
+    opening, closing = bounds(run, tz)
+    conn = session.connection()  # Core rows: no ORM loading for a hundred thousand rows
+    if conn.dialect.name == "sqlite":  # SQLite hands back naive UTC timestamps
+        opening, closing = opening.replace(tzinfo=None), closing.replace(tzinfo=None)
+    accounts = [
+        compute.Account(cid, acc, code, persons, households)
+        for cid, acc, code, persons, households in conn.execute(
+            select(
+                CustomerRow.id,
+                CustomerRow.account_no,
+                CustomerRow.tariff_code,
+                CustomerRow.persons,
+                CustomerRow.households,
+            )
+            .where(CustomerRow.id.between(lo, hi), *_scope(run.route_id, run.station_id))  # type: ignore[arg-type]
+            .order_by(CustomerRow.id)
+        )
+    ]
+    fixes = dict(
+        conn.execute(
+            select(ReadingCorrectionRow.reading_id, ReadingCorrectionRow.new_value)
+            .join(ReadingRow, ReadingRow.id == ReadingCorrectionRow.reading_id)
+            .join(MeterRow, MeterRow.meter_id == ReadingRow.meter_id)
+            .where(MeterRow.customer_id.between(lo, hi))
+            .order_by(ReadingCorrectionRow.id)
+        ).all()
+    )
+    series: dict[int, dict[str, tuple[int, int, list[tuple[datetime, float]]]]] = defaultdict(dict)
+    rows = conn.execute(
+        select(
+            MeterRow.customer_id,
+            MeterRow.meter_id,
+            MeterRow.digits,
+            MeterRow.multiplier,
+            ReadingRow.id,
+            ReadingRow.ts,
+            ReadingRow.value,
+        )
+        .join(
+            ReadingRow,
+            and_(
+                ReadingRow.meter_id == MeterRow.meter_id, ReadingRow.quantity == MeterRow.quantity
+            ),
+        )
+        .where(
+            MeterRow.customer_id.between(lo, hi),
+            ReadingRow.ts >= opening - LOOKBACK,
+            ReadingRow.ts < closing + LOOKAHEAD,
+        )
+        .order_by(MeterRow.customer_id, MeterRow.meter_id, ReadingRow.ts)
+    )
+    for cid, mid, digits, mult, rid, ts, value in rows:
+        assert cid is not None  # the query asks for customers in a range
+        entry = series[cid].get(mid)
+        if entry is None:
+            entry = series[cid][mid] = (digits, mult, [])
+        entry[2].append((ts, fixes.get(rid, value) if fixes else value))
+    exchanges = {
+        cid: compute.Exchange(at, old, new, of, ni)
+        for cid, at, old, new, of, ni in conn.execute(
+            select(
+                MeterExchangeRow.customer_id,
+                MeterExchangeRow.exchanged_at,
+                MeterExchangeRow.old_meter_id,
+                MeterExchangeRow.new_meter_id,
+                MeterExchangeRow.old_final_value,
+                MeterExchangeRow.new_initial_value,
+            ).where(
+                MeterExchangeRow.customer_id.between(lo, hi),
+                MeterExchangeRow.exchanged_at >= opening,
+                MeterExchangeRow.exchanged_at < closing,
+            )
+        )
+    }
+    priors = _annual_priors(session, run, pricer, lo, hi)
+    if end_read:
+        session.rollback()  # end the read transaction: writers need not wait for the pricing
+    drafts: list[compute.Draft] = []
+    skips: list[compute.Skip] = []
+    for account in accounts:
+        meters = [
+            compute.MeterSeries(mid, d, m, rs)
+            for mid, (d, m, rs) in series.get(account.customer_id, {}).items()
+        ]
+        if account.customer_id not in exchanges and len(meters) > 1:
+            meters.sort(key=lambda s: s.readings[-1][0])
+        out = compute.draft(
+            account,
+            meters,
+            exchanges.get(account.customer_id),
+            opening_bound=opening,
+            closing_bound=closing,
+            pricer=pricer,
+            prior=priors.get(account.customer_id, 0),
+        )
+        (drafts if isinstance(out, compute.Draft) else skips).append(out)  # type: ignore[arg-type]
+    return drafts, skips
+
+
+def _annual_priors(
+    session: Session, run: RunInfo, pricer: compute.Pricer, lo: int, hi: int
+) -> dict[int, int]:
+    """Consumption already billed this year, for tariffs whose blocks are annual."""
+    annual = [
+        code
+        for code, t in pricer.catalog.items()
+        if getattr(t.versions[-1].charge, "accumulate", "") == "annual"
+    ]
+    if not annual:
+        return {}
+    year_start = date(run.period_end.year, 1, 1)
+    rows = session.execute(
+        select(BillRow.customer_id, func.sum(BillRow.consumption))
+        .join(CustomerRow, CustomerRow.id == BillRow.customer_id)
+        .where(
+            BillRow.customer_id.between(lo, hi),
+            CustomerRow.tariff_code.in_(annual),
+            BillRow.state != "cancelled",
+            BillRow.period_end > year_start,
+            BillRow.period_end <= run.period_start,
+        )
+        .group_by(BillRow.customer_id)
+    )
+    return {cid: int(total or 0) for cid, total in rows}
+
+
+def finish_chunk(
+    session: Session,
+    run: RunInfo,
+    chunk: Chunk,
+    worker: str,
+    drafts: list[compute.Draft],
+    skips: list[compute.Skip],
+    *,
+    now: datetime,
+) -> bool:
+    """Write the chunk's bills and skips and mark it done, in one transaction. False when the
+    chunk was taken over by another worker meanwhile (nothing is written)."""
+    mine = session.execute(
+        update(BillingChunkRow)
+        .where(
+            BillingChunkRow.id == chunk.id,
+            BillingChunkRow.claimed_by == worker,
+            BillingChunkRow.status == "claimed",
+        )
+        .values(status="done", bills=len(drafts), skipped=len(skips))
+    )
+    if mine.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        return False
+    write_bills(session, run, drafts, now=now)
+    if skips:
+        session.execute(
+            insert(BillingSkipRow),
+            [
+                {"run_id": run.id, "customer_id": s.account.customer_id, "reason": s.reason[:200]}
+                for s in skips
+            ],
+        )
+    session.commit()
+    return True
+
+
+def work(
+    engine: Engine,
+    run_id: int,
+    catalog: Catalog,
+    *,
+    clock: Callable[[], datetime],
+    worker: str | None = None,
+    tz: tzinfo = VIETNAM,
+    lease: timedelta = timedelta(minutes=10),
+    max_chunks: int | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> int:
+    """Claim and bill chunks of ``run_id`` until none is left (or ``max_chunks``); returns the
+    number of accounts processed. ``on_chunk`` is told each finished chunk's account count."""
+    worker = worker or f"w-{uuid.uuid4().hex[:8]}"
+    done = 0
+    chunks = 0
+    # reads in plain transactions (SQLite readers run beside its one writer); writes take the
+    # write lock when they begin
+    writes = engine.execution_options(sqlite_begin="IMMEDIATE")
+    with Session(writes, expire_on_commit=False) as session, Session(engine) as reader:
+        row = session.get(BillingRunRow, run_id)
+        if row is None:
+            raise NotFound(f"no billing run {run_id}")
+        run = RunInfo.of(row)
+        session.rollback()
+        pricer = compute.Pricer(catalog, run.period_start, run.period_end)
+        while max_chunks is None or chunks < max_chunks:
+            chunk = claim(session, run_id, worker, now=clock(), lease=lease)
+            if chunk is None:
+                break
+            drafts, skips = bill_chunk(reader, run, chunk, pricer, tz=tz, now=clock())
+            if finish_chunk(session, run, chunk, worker, drafts, skips, now=clock()):
+                done += chunk.accounts
+                if on_chunk is not None:
+                    on_chunk(chunk.accounts)
+            chunks += 1
+        _close_if_done(session, run_id, clock())
+    return done
+
+
+def _close_if_done(session: Session, run_id: int, now: datetime) -> None:
+    left = session.scalar(
+        select(func.count())
+        .select_from(BillingChunkRow)
+        .where(BillingChunkRow.run_id == run_id, BillingChunkRow.status != "done")
+    )
+    if left == 0:
+        session.execute(
+            update(BillingRunRow)
+            .where(BillingRunRow.id == run_id, BillingRunRow.status != "done")
+            .values(status="done", finished_at=now)
+        )
+        session.commit()
+
+
+def progress(session: Session, run_id: int) -> Progress:
+    run = session.get(BillingRunRow, run_id)
+    if run is None:
+        raise NotFound(f"no billing run {run_id}")
+    t = BillingChunkRow
+    total, done, acc_done, bills, skipped = session.execute(
+        select(
+            func.count(),
+            func.count().filter(t.status == "done"),
+            func.coalesce(func.sum(t.accounts).filter(t.status == "done"), 0),
+            func.coalesce(func.sum(t.bills), 0),
+            func.coalesce(func.sum(t.skipped), 0),
+        ).where(t.run_id == run_id)
+    ).one()
+    session.refresh(run)
+    return Progress(
+        run_id, run.status, total, done, run.accounts, int(acc_done), int(bills), int(skipped)
+    )

@@ -1,0 +1,230 @@
+"""Bulk create and update of customers (with their meter) from Excel, and export to Excel.
+
+One sheet, a header row naming the columns (any order; unknown columns are an error). Each bad
+row gives a :class:`RowError` naming its row number, column and reason. ``all_or_nothing``
+imports nothing when any row is bad; ``good_rows`` imports the good rows and reports the bad.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+from openpyxl import Workbook, load_workbook
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from central.db.models.records import CustomerRow, MeterRow, RouteRow
+from central.records import customers, meters
+from central.records.errors import RecordsError
+from central.records.schemas import CustomerIn, CustomerPatch, MeterIn
+
+Mode = Literal["all_or_nothing", "good_rows"]
+
+CUSTOMER_COLUMNS = [
+    "account_no",
+    "name",
+    "address",
+    "phone",
+    "category",
+    "tariff_code",
+    "persons",
+    "households",
+    "industry",
+    "payment_method",
+    "status",
+    "route_code",
+]
+METER_COLUMNS = [
+    "meter_id",
+    "quantity",
+    "brand",
+    "serial",
+    "size",
+    "digits",
+    "multiplier",
+    "installed_on",
+    "calibrated_on",
+    "replaced_on",
+    "installer",
+]
+COLUMNS = CUSTOMER_COLUMNS + METER_COLUMNS
+
+
+class ExcelError(RecordsError):
+    """The workbook itself is unreadable or its header is wrong."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # the spreadsheet's row number (the header is row 1)
+    column: str
+    reason: str
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    committed: bool = False
+
+
+def read_rows(data: bytes) -> list[tuple[int, dict[str, Any]]]:
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many unrelated types for a broken file
+        raise ExcelError(f"not an Excel workbook: {exc}") from exc
+    sheet = wb.worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    header = next(rows, None)
+    if header is None:
+        raise ExcelError("the sheet is empty")
+    names = [str(h).strip() if h is not None else "" for h in header]
+    unknown = [n for n in names if n and n not in COLUMNS]
+    if unknown:
+        raise ExcelError(f"row 1: unknown column {unknown[0]!r}")
+    for needed in ("account_no", "name", "tariff_code"):
+        if needed not in names:
+            raise ExcelError(f"row 1: missing column {needed!r}")
+    out = []
+    for number, values in enumerate(rows, start=2):
+        if values is None or all(v is None or v == "" for v in values):
+            continue
+        out.append((number, {n: _cell(v) for n, v in zip(names, values, strict=False) if n}))
+    wb.close()
+    return out
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def import_customers(
+    session: Session,
+    data: bytes,
+    *,
+    utility_code: str,
+    mode: Mode,
+    by: str,
+    clock: Callable[[], datetime],
+    tariffs: Collection[str],
+) -> ImportResult:
+    """Create new accounts and update existing ones; commits when the mode allows."""
+    result = ImportResult()
+    for number, values in read_rows(data):
+        savepoint = session.begin_nested()
+        try:
+            created = _import_row(session, values, utility_code, by, clock, tariffs)
+        except ValidationError as exc:
+            savepoint.rollback()
+            err = exc.errors()[0]
+            column = str(err["loc"][0]) if err["loc"] else "?"
+            result.errors.append(RowError(number, column, err["msg"]))
+            continue
+        except RecordsError as exc:
+            savepoint.rollback()
+            result.errors.append(
+                RowError(
+                    number, getattr(exc, "field", "account_no"), getattr(exc, "reason", str(exc))
+                )
+            )
+            continue
+        savepoint.commit()
+        if created:
+            result.created += 1
+        else:
+            result.updated += 1
+    if result.errors and mode == "all_or_nothing":
+        session.rollback()
+        result.created = result.updated = 0
+        return result
+    session.commit()
+    result.committed = True
+    return result
+
+
+def _import_row(
+    session: Session,
+    values: dict[str, Any],
+    utility_code: str,
+    by: str,
+    clock: Callable[[], datetime],
+    tariffs: Collection[str],
+) -> bool:
+    cust = {k: v for k, v in values.items() if k in CUSTOMER_COLUMNS and v is not None}
+    for key in ("account_no", "phone"):
+        if key in cust:
+            cust[key] = str(cust[key])
+    meter = {k: v for k, v in values.items() if k in METER_COLUMNS and v is not None}
+    if "meter_id" in meter:
+        meter["meter_id"] = str(meter["meter_id"])
+    existing = customers.find(session, utility_code, str(cust.get("account_no", "")))
+    if existing is None:
+        row = customers.create(
+            session,
+            CustomerIn(utility_code=utility_code, **cust),
+            by=by,
+            clock=clock,
+            tariffs=tariffs,
+        )
+        created = True
+    else:
+        patch = {k: v for k, v in cust.items() if k != "account_no"}
+        row = customers.update(
+            session,
+            existing.id,
+            CustomerPatch(**patch, reason="Excel import"),
+            by=by,
+            clock=clock,
+            tariffs=tariffs,
+        )
+        created = False
+    if meter:
+        m = MeterIn(account_no=row.account_no, utility_code=utility_code, **meter)
+        if meters.by_meter_id(session, m.meter_id) is None:
+            meters.create(session, m)
+        else:
+            meters.update(session, m.meter_id, m)
+    return created
+
+
+def export_customers(session: Session, utility_code: str) -> bytes:
+    wb = Workbook()
+    sheet = wb.active
+    sheet.title = "customers"
+    sheet.append(COLUMNS)
+    routes = {rid: code for rid, code in session.execute(select(RouteRow.id, RouteRow.code))}
+    stmt = (
+        select(CustomerRow, MeterRow)
+        .outerjoin(
+            MeterRow, (MeterRow.customer_id == CustomerRow.id) & (MeterRow.status == "active")
+        )
+        .where(CustomerRow.utility_code == utility_code)
+        .order_by(CustomerRow.account_no)
+    )
+    for cust, meter in session.execute(stmt):
+        row: list[Any] = []
+        for col in CUSTOMER_COLUMNS:
+            if col == "route_code":
+                row.append(routes.get(cust.route_id) if cust.route_id else None)
+            else:
+                row.append(getattr(cust, col))
+        for col in METER_COLUMNS:
+            value = getattr(meter, col) if meter is not None else None
+            row.append(value.isoformat() if isinstance(value, date) else value)
+        sheet.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -1,0 +1,102 @@
+"""Meters and meter exchanges."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from central.db.models.records import CustomerChangeRow, MeterExchangeRow, MeterRow
+from central.records import customers
+from central.records.errors import Conflict, Invalid, NotFound
+from central.records.schemas import ExchangeIn, MeterIn
+
+Clock = Callable[[], datetime]
+
+
+def _customer_id(session: Session, data: MeterIn) -> int | None:
+    if data.account_no is None:
+        return None
+    if data.utility_code is None:
+        raise Invalid("utility_code", "needed with account_no")
+    row = customers.find(session, data.utility_code, data.account_no)
+    if row is None:
+        raise Invalid("account_no", f"no customer {data.account_no} at {data.utility_code}")
+    return row.id
+
+
+def create(session: Session, data: MeterIn) -> MeterRow:
+    if by_meter_id(session, data.meter_id) is not None:
+        raise Conflict(f"meter {data.meter_id!r} exists")
+    row = MeterRow(
+        **data.model_dump(exclude={"account_no", "utility_code"}),
+        customer_id=_customer_id(session, data),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def update(session: Session, meter_id: str, data: MeterIn) -> MeterRow:
+    row = by_meter_id(session, meter_id)
+    if row is None:
+        raise NotFound(f"no meter {meter_id!r}")
+    for field, value in data.model_dump(exclude={"account_no", "utility_code", "meter_id"}).items():
+        setattr(row, field, value)
+    if data.account_no is not None:
+        row.customer_id = _customer_id(session, data)
+    session.flush()
+    return row
+
+
+def by_meter_id(session: Session, meter_id: str) -> MeterRow | None:
+    return session.scalar(select(MeterRow).where(MeterRow.meter_id == meter_id))
+
+
+def of_customer(session: Session, customer_id: int) -> list[MeterRow]:
+    stmt = select(MeterRow).where(MeterRow.customer_id == customer_id).order_by(MeterRow.id)
+    return list(session.scalars(stmt))
+
+
+def exchange(
+    session: Session, old_meter_id: str, data: ExchangeIn, *, by: str, clock: Clock
+) -> MeterExchangeRow:
+    """Replace a meter at its customer: the old one's final index and the new one's first
+    are kept so a bill across the exchange adds both meters' consumption."""
+    old = by_meter_id(session, old_meter_id)
+    if old is None:
+        raise NotFound(f"no meter {old_meter_id!r}")
+    if old.customer_id is None:
+        raise Invalid("meter_id", f"meter {old_meter_id!r} is not installed at a customer")
+    if old.status != "active":
+        raise Conflict(f"meter {old_meter_id!r} is {old.status}")
+    new = create(session, data.new)
+    new.customer_id = old.customer_id
+    new.quantity = data.new.quantity or old.quantity
+    old.status = "replaced"
+    old.replaced_on = data.exchanged_at.date()
+    row = MeterExchangeRow(
+        customer_id=old.customer_id,
+        old_meter_id=old.meter_id,
+        new_meter_id=new.meter_id,
+        exchanged_at=data.exchanged_at,
+        old_final_value=data.old_final_value,
+        new_initial_value=data.new_initial_value,
+        installer=data.new.installer,
+    )
+    session.add(row)
+    session.add(
+        CustomerChangeRow(
+            customer_id=old.customer_id,
+            field="meter",
+            old_value=old.meter_id,
+            new_value=new.meter_id,
+            changed_at=clock(),
+            changed_by=by,
+            reason="meter exchanged",
+        )
+    )
+    session.flush()
+    return row
