@@ -1,0 +1,165 @@
+"""Bus schedulers: when each device of one bus is read.
+
+One :class:`BusScheduler` per serial port reads strictly one device at a time and keeps the bus
+quiet for the device's silence after each transaction (``exclusive=True``). On Modbus TCP the
+devices are independent and read concurrently, at most ``concurrency`` at once.
+
+Each device runs its own loop: wait until due, take the bus, read, hand the readings to the
+sink, pick the next due time. Start times are staggered over the first period and every period
+is jittered, so a hundred meters do not all fire in the same millisecond. A device that stops
+answering is backed off (see :mod:`gateway.polling.health`): it then costs at most one timeout
+per back-off period, and the others keep their periods.
+
+Time is injected: ``clock`` (monotonic seconds) and ``sleep`` let tests run a day of polling in
+milliseconds; ``wall`` gives the timestamps of events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+
+import structlog
+from prometheus_client import CollectorRegistry
+
+from contract.mqtt import Reading
+from gateway.polling.device import DeviceError, PolledDevice
+from gateway.polling.health import Backoff, DeviceHealth, HealthEvent, HealthTracker, PollMetrics
+
+log = structlog.get_logger(__name__)
+
+Sink = Callable[[Sequence[Reading]], Awaitable[None]]
+OnEvent = Callable[[HealthEvent], None]
+
+
+def _wall() -> datetime:
+    return datetime.now(UTC)
+
+
+class BusScheduler:
+    """Polls the devices of one bus until :meth:`stop`."""
+
+    def __init__(
+        self,
+        name: str,
+        devices: Sequence[PolledDevice],
+        *,
+        period_s: float,
+        sink: Sink,
+        on_event: OnEvent,
+        registry: CollectorRegistry,
+        exclusive: bool = True,
+        concurrency: int = 1,
+        jitter: float = 0.05,
+        backoff: Backoff | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        wall: Callable[[], datetime] = _wall,
+        rng: random.Random | None = None,
+        on_close: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        if period_s < 0 or not 0 <= jitter < 1 or concurrency < 1:
+            raise ValueError("period_s >= 0, 0 <= jitter < 1 and concurrency >= 1 are required")
+        ids = [d.device_id for d in devices]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"bus {name}: device ids repeat")
+        self.name = name
+        self.devices = tuple(devices)
+        self.period_s = period_s
+        self.exclusive = exclusive
+        self._sink = sink
+        self._on_event = on_event
+        self._clock = clock
+        self._sleep = sleep
+        self._wall = wall
+        self._rng = rng or random.Random()
+        self._jitter = jitter
+        self._on_close = on_close
+        self._bus = asyncio.Semaphore(1 if exclusive else concurrency)
+        metrics = PollMetrics.for_registry(registry)
+        backoff = backoff or Backoff(initial_s=max(30.0, period_s), max_s=max(300.0, period_s))
+        self._trackers = {
+            d.device_id: HealthTracker(name, d.device_id, backoff=backoff, metrics=metrics)
+            for d in devices
+        }
+        self._stopping = asyncio.Event()
+        self._log = log.bind(bus=name)
+
+    def health(self) -> dict[str, DeviceHealth]:
+        """Each device's health record, by device id (live objects: read, do not change)."""
+        return {k: t.health for k, t in self._trackers.items()}
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Poll until :meth:`stop`; then close the bus's transport."""
+        start = self._clock()
+        n = len(self.devices)
+        self._log.info("polling", devices=n, period_s=self.period_s, exclusive=self.exclusive)
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for i, dev in enumerate(self.devices):
+                    tg.create_task(self._device_loop(dev, start + self.period_s * i / max(n, 1)))
+                tg.create_task(self._stop_waiter())
+        except* _Stopped:
+            self._log.info("stopped")
+        finally:
+            if self._on_close is not None:
+                await self._on_close()
+
+    async def _stop_waiter(self) -> None:
+        await self._stopping.wait()
+        raise _Stopped
+
+    async def _device_loop(self, dev: PolledDevice, first_due: float) -> None:
+        tracker = self._trackers[dev.device_id]
+        base = first_due
+        due = first_due
+        while not self._stopping.is_set():
+            wait = due - self._clock()
+            if wait > 0:
+                await self._sleep(wait)
+            readings = await self._read_once(dev, tracker)
+            if readings:
+                try:
+                    await self._sink(readings)
+                except Exception as exc:  # noqa: BLE001 - a failing sink must not stop polling
+                    self._log.error("sink failed", device=dev.device_id, error=repr(exc))
+            now = self._clock()
+            retry = tracker.retry_after_s
+            if retry is not None:
+                base = due = now + retry
+                continue
+            base += self.period_s
+            if base < now - self.period_s:  # more than a period behind: skip, do not burst
+                tracker.overrun()
+                base = now
+            due = base + self._rng.uniform(-self._jitter, self._jitter) * self.period_s
+
+    async def _read_once(self, dev: PolledDevice, tracker: HealthTracker) -> Sequence[Reading]:
+        async with self._bus:
+            t0 = self._clock()
+            readings: Sequence[Reading] = ()
+            try:
+                readings = await dev.read()
+            except DeviceError as exc:
+                event = tracker.failure(exc, now=self._wall(), duration_s=self._clock() - t0)
+            else:
+                event = tracker.success(
+                    len(readings), now=self._wall(), duration_s=self._clock() - t0
+                )
+            if dev.silence_s > 0 and self.exclusive:
+                await self._sleep(dev.silence_s)
+        if event is not None:
+            self._on_event(event)
+        if not self.exclusive and dev.silence_s > 0:
+            await self._sleep(dev.silence_s)
+        return readings
+
+
+class _Stopped(Exception):
+    """Raised inside the task group to end it when :meth:`BusScheduler.stop` is called."""
