@@ -1,0 +1,1 @@
+"""Simulated Modbus meters on RTU (a pty) and TCP, with faults."""
