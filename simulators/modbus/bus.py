@@ -42,6 +42,7 @@ class SimBus:
         catalog: ModelCatalog | None = None,
         unknown_unit_silent: bool = True,
         seed: int = 0,
+        refresh_s: float = 1.0,
     ) -> None:
         catalog = catalog or ModelCatalog()
         self.meters: dict[int, SimMeter] = {}
@@ -50,7 +51,9 @@ class SimBus:
                 raise ValueError(f"unit id {spec.unit_id} not in 1..255")
             if spec.unit_id in self.meters:
                 raise ValueError(f"unit id {spec.unit_id} is used twice")
-            self.meters[spec.unit_id] = SimMeter(spec, clock=clock, catalog=catalog)
+            self.meters[spec.unit_id] = SimMeter(
+                spec, clock=clock, catalog=catalog, refresh_s=refresh_s
+            )
         self._clock = clock
         self._t0 = clock()
         self._rng = random.Random(seed)

@@ -31,6 +31,7 @@ class MeterSpec:
     faults: Faults = field(default_factory=Faults)
     seed: int | None = None
     energy_start: float = 1000.0  # kWh, or m³ for water
+    speed: float = 1.0  # meter time runs this many times faster than real time (demos, tests)
 
 
 def _bump(hour: float, centre: float, width: float) -> float:
@@ -92,9 +93,11 @@ class SimMeter:
     def elapsed(self) -> float:
         return self._clock() - self.t0
 
+    def _scale(self) -> float:
+        return self.spec.speed * (1 + self.faults.clock_drift)
+
     def _hour(self, now: float) -> float:
-        meter_time = (now - self.t0) * (1 + self.faults.clock_drift)
-        return (8.0 + meter_time / 3600.0) % 24.0
+        return (8.0 + (now - self.t0) * self._scale() / 3600.0) % 24.0
 
     def _evolve(self, dt: float) -> None:
         hour = self._hour(self._t_last)
@@ -118,8 +121,9 @@ class SimMeter:
         v["temperature"] = 21.5 + g(0, 0.3)
         v["status"] = 0
         v["error_code"] = 0
-        v["battery_voltage"] = 3600 - (self._t_last - self.t0) / 86400
-        v["run_time"] = 3_600_000 + (self._t_last - self.t0)
+        meter_s = (self._t_last - self.t0) * self._scale()
+        v["battery_voltage"] = 3600 - meter_s / 86400
+        v["run_time"] = 3_600_000 + meter_s
         v["fault_time"] = 0
         for q, value in list(self.counters.items()):
             if q == "energy_active_import":
@@ -140,7 +144,7 @@ class SimMeter:
         if now - self._stamp < self._refresh_s:
             return
         if not self.faults.stuck or not self._words:
-            self._evolve(max(0.0, now - self._t_last))
+            self._evolve(max(0.0, now - self._t_last) * self._scale())
             self._t_last = now
             words: dict[tuple[int, int], int] = {}
             for reg in self.model.registers:

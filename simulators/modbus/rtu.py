@@ -46,8 +46,11 @@ class ModbusRtuSimulator:
         turnaround_s: float | None = None,
         catalog: ModelCatalog | None = None,
         seed: int = 0,
+        refresh_s: float = 1.0,
     ) -> None:
-        self.bus = SimBus(meters, catalog=catalog, unknown_unit_silent=True, seed=seed)
+        self.bus = SimBus(
+            meters, catalog=catalog, unknown_unit_silent=True, seed=seed, refresh_s=refresh_s
+        )
         self.baud = baud
         self.char_s = bits_per_char / baud
         self.wire_timing = wire_timing

@@ -28,9 +28,12 @@ class ModbusTcpSimulator:
         port: int = 0,
         catalog: ModelCatalog | None = None,
         seed: int = 0,
+        refresh_s: float = 1.0,
     ) -> None:
         # A TCP gateway answers an unknown unit with exception 0x0B rather than silence.
-        self.bus = SimBus(meters, catalog=catalog, unknown_unit_silent=False, seed=seed)
+        self.bus = SimBus(
+            meters, catalog=catalog, unknown_unit_silent=False, seed=seed, refresh_s=refresh_s
+        )
         self.host = host
         self.port = port
         self._server: asyncio.Server | None = None
