@@ -11,6 +11,7 @@ rolled over at its digit count: that reading is flagged ``overflow``.
 from __future__ import annotations
 
 import asyncio
+import termios
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -86,7 +87,8 @@ class ModbusLink:
             return
         try:
             ok = await client.connect()
-        except (OSError, ModbusException) as exc:
+        except (OSError, ModbusException, termios.error) as exc:
+            # termios.error: the port refuses its settings (a pty refuses parity, for one)
             raise DeviceError(device_id, "connection", f"{self.name}: {exc}") from exc
         if not ok:
             raise DeviceError(device_id, "connection", f"cannot open {self.name}")
@@ -108,6 +110,7 @@ class ModbusDevice:
         link: ModbusLink,
         *,
         cost: Cost | None = None,
+        requests: Sequence[Request] | None = None,
         wall: Callable[[], datetime] = _wall,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -117,7 +120,12 @@ class ModbusDevice:
         self.link = link
         self._wall = wall
         self._sleep = sleep
-        self.requests: tuple[Request, ...] = plan(model.registers, model.limits, cost or Cost.tcp())
+        # ``requests`` replaces the planner's choice (e.g. register by register, to compare)
+        self.requests: tuple[Request, ...] = (
+            tuple(requests)
+            if requests is not None
+            else plan(model.registers, model.limits, cost or Cost.tcp())
+        )
         self._registers = {r.quantity: r for r in model.registers}
         self._last: dict[str, float] = {}
         self.decode_errors = 0

@@ -148,6 +148,10 @@ class BusScheduler:
                 readings = await dev.read()
             except DeviceError as exc:
                 event = tracker.failure(exc, now=self._wall(), duration_s=self._clock() - t0)
+            except Exception as exc:  # noqa: BLE001 - a device's bug costs its read, not the bus
+                self._log.exception("device read crashed", device=dev.device_id)
+                err = DeviceError(dev.device_id, "internal", repr(exc))
+                event = tracker.failure(err, now=self._wall(), duration_s=self._clock() - t0)
             else:
                 event = tracker.success(
                     len(readings), now=self._wall(), duration_s=self._clock() - t0

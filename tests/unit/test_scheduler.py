@@ -265,3 +265,17 @@ def test_bad_arguments_are_refused() -> None:
 def test_event_timestamps_are_aware() -> None:
     assert FakeClock().wall().tzinfo is UTC
     assert isinstance(FakeClock().wall(), datetime)
+
+
+@run_async
+async def test_a_crashing_device_costs_its_read_not_the_bus() -> None:
+    h = Harness(2, period_s=1.0, jitter=0.0)
+
+    async def boom() -> Sequence[Reading]:
+        raise ZeroDivisionError("bug")
+
+    h.meters[0].read = boom  # type: ignore[method-assign]
+    await h.run(5.0)
+    health = h.sched.health()
+    assert health["m0"].errors["internal"] >= 3
+    assert len(h.meters[1].starts) >= 4
