@@ -108,3 +108,70 @@ def decode(
 def words_of(fc: int, address: int, registers: Sequence[int]) -> dict[tuple[int, int], int]:
     """Key a block of answered registers by (function code, address)."""
     return {(fc, address + i): w for i, w in enumerate(registers)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    quantity: str
+    unit: str
+    parts: tuple[tuple[int, int, struct.Struct, bool, bool, float], ...]
+
+
+class BlockDecoder:
+    """Decodes the answers to a fixed list of requests, with the work done once up front.
+
+    ``decode(blocks)`` takes the registers of each request, in the order of ``requests``
+    (each a ``(fc, address, count)``), and returns ``(quantity, value, unit)`` triples.
+    """
+
+    def __init__(
+        self, registers: Iterable[Register], requests: Sequence[tuple[int, int, int]]
+    ) -> None:
+        slots: list[_Slot] = []
+        for reg in registers:
+            parts = []
+            for part in reg.parts:
+                for i, (fc, address, count) in enumerate(requests):
+                    if fc == reg.fc and address <= part.address and part.end <= address + count:
+                        parts.append(
+                            (
+                                i,
+                                2 * (part.address - address),
+                                struct.Struct(">" + _FMT[part.type]),
+                                part.word_order == "little",
+                                part.byte_order == "little",
+                                part.scale,
+                            )
+                        )
+                        break
+                else:
+                    raise ValueError(f"{reg.quantity}: register {part.address:#06x} is not read")
+            slots.append(_Slot(reg.quantity, reg.unit, tuple(parts)))
+        self._slots = tuple(slots)
+        self._packers = tuple(struct.Struct(f">{count}H") for _, _, count in requests)
+
+    def decode(
+        self, blocks: Sequence[Sequence[int]]
+    ) -> tuple[list[tuple[str, float, str]], list[DecodeError]]:
+        raw = [p.pack(*b) for p, b in zip(self._packers, blocks, strict=True)]
+        out: list[tuple[str, float, str]] = []
+        errors: list[DecodeError] = []
+        for slot in self._slots:
+            total = 0.0
+            for i, offset, fmt, swap_words, swap_bytes, scale in slot.parts:
+                if swap_words or swap_bytes:
+                    chunk = raw[i][offset : offset + fmt.size]
+                    words = [chunk[k : k + 2] for k in range(0, len(chunk), 2)]
+                    if swap_words:
+                        words.reverse()
+                    if swap_bytes:
+                        words = [w[::-1] for w in words]
+                    value = fmt.unpack(b"".join(words))[0]
+                else:
+                    value = fmt.unpack_from(raw[i], offset)[0]
+                total += value * scale
+            if math.isfinite(total):
+                out.append((slot.quantity, total, slot.unit))
+            else:
+                errors.append(DecodeError(slot.quantity, f"not a finite number ({total})"))
+        return out, errors

@@ -114,16 +114,20 @@ class HealthTracker:
         self.backoff = backoff
         self._m = metrics
         self._labels = {"bus": bus, "device": device_id}
-        metrics.state.labels(**self._labels).set(0)
+        self._reads = metrics.reads.labels(**self._labels)
+        self._readings = metrics.readings.labels(**self._labels)
+        self._state = metrics.state.labels(**self._labels)
+        self._seconds = metrics.read_seconds.labels(bus=bus)
+        self._state.set(0)
         self._log = log.bind(bus=bus, device=device_id)
 
     def success(self, readings: int, *, now: datetime, duration_s: float) -> HealthEvent | None:
         h = self.health
         h.reads += 1
         h.readings += readings
-        self._m.reads.labels(**self._labels).inc()
-        self._m.readings.labels(**self._labels).inc(readings)
-        self._m.read_seconds.labels(bus=self.bus).observe(duration_s)
+        self._reads.inc()
+        self._readings.inc(readings)
+        self._seconds.observe(duration_s)
         previous, failures = h.state, h.consecutive_failures
         h.consecutive_failures = 0
         h.last_ok_at = now
@@ -148,9 +152,9 @@ class HealthTracker:
         h.errors[error.kind] = h.errors.get(error.kind, 0) + 1
         h.last_error = str(error)
         h.last_error_at = now
-        self._m.reads.labels(**self._labels).inc()
+        self._reads.inc()
         self._m.errors.labels(**self._labels, kind=error.kind).inc()
-        self._m.read_seconds.labels(bus=self.bus).observe(duration_s)
+        self._seconds.observe(duration_s)
         previous = h.state
         state: State = "down" if h.consecutive_failures >= self.backoff.down_after else "degraded"
         if previous == "ok":
@@ -175,7 +179,7 @@ class HealthTracker:
         self, state: State, previous: State, now: datetime, kind: str, detail: str, failures: int
     ) -> HealthEvent:
         self.health.state = state
-        self._m.state.labels(**self._labels).set(STATE_VALUE[state])
+        self._state.set(STATE_VALUE[state])
         return HealthEvent(
             bus=self.bus,
             device_id=self.health.device_id,

@@ -20,7 +20,7 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException
 
 from contract.mqtt import QualityFlag, Reading
-from drivers.modbus.decode import decode, words_of
+from drivers.modbus.decode import BlockDecoder
 from drivers.modbus.planner import Cost, Request, plan
 from drivers.modbus.types import MeterModel
 from gateway.polling.device import DeviceError
@@ -126,7 +126,10 @@ class ModbusDevice:
             if requests is not None
             else plan(model.registers, model.limits, cost or Cost.tcp())
         )
-        self._registers = {r.quantity: r for r in model.registers}
+        self._decoder = BlockDecoder(
+            model.registers, [(r.fc, r.address, r.count) for r in self.requests]
+        )
+        self._rollover = {r.quantity: r.rollover for r in model.registers if r.rollover}
         self._last: dict[str, float] = {}
         self.decode_errors = 0
 
@@ -170,33 +173,34 @@ class ModbusDevice:
     async def read(self) -> Sequence[Reading]:
         await self.link.ensure(self._id)
         ts = self._wall()
-        words: dict[tuple[int, int], int] = {}
+        blocks: list[list[int]] = []
         for i, req in enumerate(self.requests):
             if i and self.silence_s:
                 await self._sleep(self.silence_s)
-            words.update(words_of(req.fc, req.address, await self._request(req)))
-        values, errors = decode(self.model.registers, words)
+            blocks.append(await self._request(req))
+        values, errors = self._decoder.decode(blocks)
         if errors:
             self.decode_errors += len(errors)
             if not values:
                 raise DeviceError(self._id, "decode", "; ".join(str(e) for e in errors[:3]))
         out: list[Reading] = []
-        for v in values:
-            quality: tuple[QualityFlag, ...] = ("time_from_gateway",)
-            reg = self._registers[v.quantity]
-            if reg.rollover is not None:
-                prev = self._last.get(v.quantity)
-                if prev is not None and prev - v.value > reg.rollover / 2:
+        plain: tuple[QualityFlag, ...] = ("time_from_gateway",)
+        for quantity, value, unit in values:
+            quality = plain
+            rollover = self._rollover.get(quantity)
+            if rollover is not None:
+                prev = self._last.get(quantity)
+                if prev is not None and prev - value > rollover / 2:
                     quality = ("time_from_gateway", "overflow")
-                self._last[v.quantity] = v.value
+                self._last[quantity] = value
             # The values were checked by the decoder (finite) and the config (meter id); a
             # full validation per point would cost more than the whole read on Modbus TCP.
             out.append(
                 Reading.model_construct(
                     meter_id=self._id,
-                    quantity=v.quantity,
-                    value=v.value,
-                    unit=v.unit,
+                    quantity=quantity,
+                    value=value,
+                    unit=unit,
                     ts=ts,
                     quality=quality,
                 )

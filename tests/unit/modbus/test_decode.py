@@ -69,3 +69,26 @@ def test_missing_and_non_finite_values_are_errors_not_exceptions() -> None:
         ("b", True),
     ]
     assert isinstance(errors[0], DecodeError)
+
+
+@given(st.lists(parts(max_address=60), min_size=1, max_size=8), st.data())
+def test_block_decoder_agrees_with_the_plain_decoder(ps: list[Part], data: st.DataObject) -> None:
+    from drivers.modbus.decode import BlockDecoder
+
+    regs, used = [], set()
+    for i, p in enumerate(ps):
+        span = set(range(p.address, p.end))
+        if span & used:
+            continue
+        used |= span
+        regs.append(Register(f"q{i}", 3, (p,)))
+    requests = [(3, 0, 32), (3, 32, 40)]
+    regs = [r for r in regs if r.parts[0].end <= 32 or r.parts[0].address >= 32]
+    blocks = [
+        data.draw(st.lists(st.integers(0, 0xFFFF), min_size=n, max_size=n)) for _, _, n in requests
+    ]
+    words = {**words_of(3, 0, blocks[0]), **words_of(3, 32, blocks[1])}
+    plain, plain_errors = decode(regs, words)
+    fast, fast_errors = BlockDecoder(regs, requests).decode(blocks)
+    assert [(v.quantity, v.value, v.unit) for v in plain] == fast
+    assert [e.quantity for e in plain_errors] == [e.quantity for e in fast_errors]
