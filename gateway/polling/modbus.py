@@ -36,10 +36,17 @@ class ModbusLink:
     pymodbus clients need a running event loop, so the client is made on first use.
     """
 
-    def __init__(self, make_client: Callable[[], Any], *, name: str) -> None:
+    def __init__(
+        self, make_client: Callable[[], Any], *, name: str, late_guard_s: float = 0.0
+    ) -> None:
         self._make = make_client
         self._client: Any = None
         self.name = name
+        # After a timeout on a serial line, a late answer may still come. pymodbus's RTU
+        # framer takes one frame per chunk read, so a late answer arriving together with the
+        # next meter's would cost that meter its read: the line is left quiet this long first.
+        self.late_guard_s = late_guard_s
+        self.unsettled = False
 
     @property
     def client(self) -> Any:
@@ -57,6 +64,7 @@ class ModbusLink:
         stopbits: int = 1,
         bytesize: int = 8,
         timeout_s: float = 1.0,
+        late_guard_s: float = 0.1,
     ) -> ModbusLink:
         def make() -> Any:
             return AsyncModbusSerialClient(
@@ -70,7 +78,7 @@ class ModbusLink:
                 reconnect_delay=0,  # we reconnect ourselves, on the next read
             )
 
-        return cls(make, name=port)
+        return cls(make, name=port, late_guard_s=late_guard_s)
 
     @classmethod
     def tcp(cls, host: str, port: int = 502, *, timeout_s: float = 1.0) -> ModbusLink:
@@ -149,14 +157,19 @@ class ModbusDevice:
         client = self.link.client
         call = client.read_input_registers if req.fc == 4 else client.read_holding_registers
         where = f"FC{req.fc:02d} {req.address:#06x}+{req.count}"
+        if self.link.unsettled:
+            self.link.unsettled = False
+            await self._sleep(self.link.late_guard_s)
         try:
             async with asyncio.timeout(self.timeout_s):
                 resp = await call(req.address, count=req.count, device_id=self.unit_id)
         except TimeoutError as exc:
+            self.link.unsettled = self.link.late_guard_s > 0
             raise DeviceError(self._id, "timeout", f"{where}: no answer") from exc
         except ConnectionException as exc:
             raise DeviceError(self._id, "connection", f"{where}: {exc}") from exc
         except ModbusException as exc:
+            self.link.unsettled = self.link.late_guard_s > 0
             raise DeviceError(self._id, "timeout", f"{where}: {exc}") from exc
         except OSError as exc:
             raise DeviceError(self._id, "connection", f"{where}: {exc}") from exc

@@ -78,7 +78,7 @@ async def test_rtu_bus_on_a_pty_keeps_polling_past_faulty_and_missing_meters() -
                 }
             ]
         }
-        got, events, health, registry = await _poll(config, 3.0)
+        got, events, health, registry = await _poll(config, 4.0)
     by_meter: dict[str, list[Reading]] = {}
     for r in got:
         by_meter.setdefault(r.meter_id, []).append(r)
@@ -172,3 +172,34 @@ def test_missing_serial_port_is_a_connection_error(kind: str) -> None:
         assert events[0].state == "degraded"
 
     asyncio.run(main())
+
+
+@run_async
+async def test_a_late_answer_on_the_line_is_not_taken_for_the_next_meters() -> None:
+    meters = [
+        MeterSpec(1, "eastron-sdm630"),
+        MeterSpec(2, "dynaflox-ultrad", faults=parse_faults("late=0.25")),
+    ]
+    async with ModbusRtuSimulator(meters, baud=19200) as sim:
+        config = {
+            "buses": [
+                {
+                    "kind": "modbus-rtu",
+                    "name": "line1",
+                    "port": sim.port,
+                    "baud": 19200,
+                    "parity": "N",
+                    "period_s": 0.1,
+                    "meters": [
+                        {"id": "e1", "model": "eastron-sdm630", "unit_id": 1, "overrides": FAST},
+                        {"id": "w2", "model": "dynaflox-ultrad", "unit_id": 2, "overrides": FAST},
+                    ],
+                }
+            ]
+        }
+        got, _events, health, _ = await _poll(config, 2.0)
+    assert health["w2"].errors.keys() == {"timeout"}  # type: ignore[attr-defined]
+    assert health["e1"].failures == 0, (health["e1"].errors, health["e1"].last_error)  # type: ignore[attr-defined]
+    assert health["e1"].reads >= 3  # type: ignore[attr-defined]
+    volts = [r.value for r in got if r.quantity == "voltage_l1"]
+    assert all(220 < v < 240 for v in volts)
