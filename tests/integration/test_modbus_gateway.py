@@ -46,6 +46,7 @@ async def _poll(
     return got, events, dict(sched.health()), registry
 
 
+@pytest.mark.slow
 @run_async
 async def test_rtu_bus_on_a_pty_keeps_polling_past_faulty_and_missing_meters() -> None:
     meters = [
