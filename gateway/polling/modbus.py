@@ -169,8 +169,10 @@ class ModbusDevice:
         except ConnectionException as exc:
             raise DeviceError(self._id, "connection", f"{where}: {exc}") from exc
         except ModbusException as exc:
+            # pymodbus reports "no response" and a mismatched answer the same way
             self.link.unsettled = self.link.late_guard_s > 0
-            raise DeviceError(self._id, "timeout", f"{where}: {exc}") from exc
+            kind = "timeout" if "No response" in str(exc) else "protocol"
+            raise DeviceError(self._id, kind, f"{where}: {exc}") from exc
         except OSError as exc:
             raise DeviceError(self._id, "connection", f"{where}: {exc}") from exc
         if resp.isError():

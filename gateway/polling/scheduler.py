@@ -136,7 +136,8 @@ class BusScheduler:
                 continue
             base += self.period_s
             if base < now - self.period_s:  # more than a period behind: skip, do not burst
-                tracker.overrun()
+                if self.period_s:
+                    tracker.overrun()
                 base = now
             due = base + self._rng.uniform(-self._jitter, self._jitter) * self.period_s
 

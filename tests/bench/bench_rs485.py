@@ -92,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     requests, baud=BAUD, bits_per_char=BITS, silence_s=model.limits.silence_s
                 )
                 results[strategy] = rate
+                time.sleep(1.0)  # let an answer to a request cut short by stop() go by
                 print(
                     f"{strategy:22s} {len(requests):2d} requests/meter  "
                     f"achieved {rate:6.3f} full reads/s  physical max {limit:6.3f}/s  "
