@@ -6,7 +6,9 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 
@@ -14,6 +16,7 @@ from drivers.modbus.models import MeterOverrides, ModelCatalog, ModelError, appl
 from drivers.modbus.planner import Cost, PlanError
 from drivers.modbus.types import MeterModel
 from gateway.polling.config import Bus, ModbusRtuBus, ModbusTcpBus
+from gateway.polling.device import PolledDevice
 from gateway.polling.health import Backoff
 from gateway.polling.modbus import ModbusDevice, ModbusLink
 from gateway.polling.scheduler import BusScheduler, OnEvent, Sink
@@ -50,14 +53,36 @@ def _device(
         raise PollingConfigError(f"{where}: {exc}") from exc
 
 
-def _rtu_devices(
-    bus: ModbusRtuBus,
-    catalog: ModelCatalog,
-    sleep: Callable[[float], Awaitable[None]],
-    wall: Callable[[], datetime],
-) -> tuple[list[ModbusDevice], list[ModbusLink]]:
+@dataclass(frozen=True)
+class BuildContext:
+    """What every bus builder may use."""
+
+    catalog: ModelCatalog
+    sleep: Callable[[float], Awaitable[None]]
+    wall: Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class BusParts:
+    """A bus, built: its devices, how to close its transports, and how it may be polled."""
+
+    devices: Sequence[PolledDevice]
+    close: Callable[[], Awaitable[None]]
+    exclusive: bool  # one request at a time (a serial line)
+    concurrency: int = 1
+
+
+def _closer(links: Sequence[ModbusLink]) -> Callable[[], Awaitable[None]]:
+    async def close() -> None:
+        for link in links:
+            await link.close()
+
+    return close
+
+
+def _build_modbus_rtu(bus: ModbusRtuBus, ctx: BuildContext) -> BusParts:
     models = [
-        (m, _model(catalog, f"bus '{bus.name}' meter '{m.id}'", m.model, m.overrides))
+        (m, _model(ctx.catalog, f"bus '{bus.name}' meter '{m.id}'", m.model, m.overrides))
         for m in bus.meters
     ]
     # The client's own timeout only backs up each device's; the device's is the one that counts.
@@ -79,30 +104,36 @@ def _rtu_devices(
             Cost.rtu(
                 baud=bus.baud, silence_s=model.limits.silence_s, bits_per_char=bus.bits_per_char
             ),
-            sleep,
-            wall,
+            ctx.sleep,
+            ctx.wall,
         )
         for m, model in models
     ]
-    return devices, [link]
+    return BusParts(devices, _closer([link]), exclusive=True)
 
 
-def _tcp_devices(
-    bus: ModbusTcpBus,
-    catalog: ModelCatalog,
-    sleep: Callable[[float], Awaitable[None]],
-    wall: Callable[[], datetime],
-) -> tuple[list[ModbusDevice], list[ModbusLink]]:
+def _build_modbus_tcp(bus: ModbusTcpBus, ctx: BuildContext) -> BusParts:
     links: dict[tuple[str, int], ModbusLink] = {}
     devices = []
     for m in bus.meters:
         where = f"bus '{bus.name}' meter '{m.id}'"
-        model = _model(catalog, where, m.model, m.overrides)
+        model = _model(ctx.catalog, where, m.model, m.overrides)
         key = (m.host or bus.host, m.port or bus.port)
         if key not in links:
             links[key] = ModbusLink.tcp(key[0], key[1], timeout_s=model.limits.timeout_s + 1.0)
-        devices.append(_device(where, m.id, model, m.unit_id, links[key], Cost.tcp(), sleep, wall))
-    return devices, list(links.values())
+        devices.append(
+            _device(where, m.id, model, m.unit_id, links[key], Cost.tcp(), ctx.sleep, ctx.wall)
+        )
+    return BusParts(
+        devices, _closer(list(links.values())), exclusive=False, concurrency=bus.concurrency
+    )
+
+
+# One builder per bus kind: another protocol adds its kind to config.Bus and a builder here.
+BUILDERS: dict[str, Callable[[Any, BuildContext], BusParts]] = {
+    "modbus-rtu": _build_modbus_rtu,
+    "modbus-tcp": _build_modbus_tcp,
+}
 
 
 def build_schedulers(
@@ -119,37 +150,32 @@ def build_schedulers(
     rng: random.Random | None = None,
 ) -> list[BusScheduler]:
     """One scheduler per enabled bus. Raises :class:`PollingConfigError` naming what is wrong."""
-    catalog = catalog or ModelCatalog()
+    ctx = BuildContext(catalog or ModelCatalog(), sleep, wall)
     out: list[BusScheduler] = []
     for bus in buses:
         if not bus.enabled:
             continue
-        if isinstance(bus, ModbusRtuBus):
-            devices, links = _rtu_devices(bus, catalog, sleep, wall)
-        else:
-            devices, links = _tcp_devices(bus, catalog, sleep, wall)
-
-        async def close(links: list[ModbusLink] = links) -> None:
-            for link in links:
-                await link.close()
-
+        builder = BUILDERS.get(bus.kind)
+        if builder is None:
+            raise PollingConfigError(f"bus '{bus.name}': no builder for kind '{bus.kind}'")
+        parts = builder(bus, ctx)
         out.append(
             BusScheduler(
                 bus.name,
-                devices,
+                parts.devices,
                 period_s=bus.period_s,
                 sink=sink,
                 on_event=on_event,
                 registry=registry,
-                exclusive=isinstance(bus, ModbusRtuBus),
-                concurrency=bus.concurrency if isinstance(bus, ModbusTcpBus) else 1,
+                exclusive=parts.exclusive,
+                concurrency=parts.concurrency,
                 jitter=bus.jitter,
                 backoff=backoff,
                 clock=clock,
                 sleep=sleep,
                 wall=wall,
                 rng=rng,
-                on_close=close,
+                on_close=parts.close,
             )
         )
     return out

@@ -5,13 +5,16 @@ pymodbus async client shared by the devices of its bus (:class:`ModbusLink`), ke
 meter's silence between its own requests and decodes the words with the meter model. Modbus
 meters have no clock: a reading's timestamp is the time of the read, flagged
 ``time_from_gateway``. A counter that went down by more than half its range since the last read
-rolled over at its digit count: that reading is flagged ``overflow``.
+rolled over at its digit count: that reading is flagged ``overflow``. A meter whose every value
+(voltages and frequency included, which always jitter) stayed bit-for-bit the same for
+``stale_after_s`` is frozen: its readings are flagged ``stale``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import termios
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -119,6 +122,8 @@ class ModbusDevice:
         *,
         cost: Cost | None = None,
         requests: Sequence[Request] | None = None,
+        stale_after_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = _wall,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -139,6 +144,10 @@ class ModbusDevice:
         )
         self._rollover = {r.quantity: r.rollover for r in model.registers if r.rollover}
         self._last: dict[str, float] = {}
+        self._stale_after_s = stale_after_s
+        self._clock = clock
+        self._same: tuple[tuple[str, float, str], ...] = ()
+        self._same_since = 0.0
         self.decode_errors = 0
 
     @property
@@ -185,6 +194,14 @@ class ModbusDevice:
             )
         return registers
 
+    def _frozen(self, values: list[tuple[str, float, str]]) -> bool:
+        now = self._clock()
+        same = tuple(values)
+        if len(same) < 3 or same != self._same:
+            self._same, self._same_since = same, now
+            return False
+        return now - self._same_since >= self._stale_after_s
+
     async def read(self) -> Sequence[Reading]:
         await self.link.ensure(self._id)
         ts = self._wall()
@@ -200,13 +217,15 @@ class ModbusDevice:
                 raise DeviceError(self._id, "decode", "; ".join(str(e) for e in errors[:3]))
         out: list[Reading] = []
         plain: tuple[QualityFlag, ...] = ("time_from_gateway",)
+        if self._frozen(values):
+            plain = ("time_from_gateway", "stale")
         for quantity, value, unit in values:
             quality = plain
             rollover = self._rollover.get(quantity)
             if rollover is not None:
                 prev = self._last.get(quantity)
                 if prev is not None and prev - value > rollover / 2:
-                    quality = ("time_from_gateway", "overflow")
+                    quality = (*plain, "overflow")
                 self._last[quantity] = value
             # The values were checked by the decoder (finite) and the config (meter id); a
             # full validation per point would cost more than the whole read on Modbus TCP.

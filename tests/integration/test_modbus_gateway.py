@@ -204,3 +204,31 @@ async def test_a_late_answer_on_the_line_is_not_taken_for_the_next_meters() -> N
     assert health["e1"].reads >= 3  # type: ignore[attr-defined]
     volts = [r.value for r in got if r.quantity == "voltage_l1"]
     assert all(220 < v < 240 for v in volts)
+
+
+@run_async
+async def test_a_frozen_meter_is_flagged_stale() -> None:
+    from drivers.modbus.models import ModelCatalog
+    from gateway.polling.modbus import ModbusDevice, ModbusLink
+
+    meters = [
+        MeterSpec(1, "eastron-sdm630", faults=Faults(stuck=True)),
+        MeterSpec(2, "eastron-sdm630"),
+    ]
+    model = ModelCatalog().get("eastron-sdm630")
+    async with ModbusTcpSimulator(meters, refresh_s=0.05) as sim:
+        link = ModbusLink.tcp("127.0.0.1", sim.port)
+        frozen = ModbusDevice("f1", model, 1, link, stale_after_s=0.3)
+        alive = ModbusDevice("a2", model, 2, link, stale_after_s=0.3)
+        flags: dict[str, list[bool]] = {"f1": [], "a2": []}
+        try:
+            for _ in range(8):
+                for dev in (frozen, alive):
+                    readings = await dev.read()
+                    flags[dev.device_id].append(all("stale" in r.quality for r in readings))
+                await asyncio.sleep(0.1)
+        finally:
+            await link.close()
+    assert flags["f1"][:2] == [False, False]  # not yet: a meter updates about once a second
+    assert flags["f1"][-3:] == [True, True, True]
+    assert not any(flags["a2"])
