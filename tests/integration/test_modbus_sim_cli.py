@@ -144,3 +144,26 @@ async def test_rtu_simulator_survives_garbage_on_the_line() -> None:
             assert len(resp.registers) == 2
         finally:
             client.close()
+
+
+@run_async
+async def test_tcp_simulator_drops_a_garbage_connection_and_serves_the_next() -> None:
+    from drivers.modbus.frames import MbapDecoder, mbap_frame, read_request_pdu
+    from simulators.modbus import ModbusTcpSimulator
+
+    async with ModbusTcpSimulator([MeterSpec(1, "eastron-sdm630")]) as sim:
+        reader, writer = await asyncio.open_connection("127.0.0.1", sim.port)
+        writer.write(b"\x00\x01\x99\x99\x00\x06\x01garbage")  # protocol id 0x9999
+        await writer.drain()
+        assert await asyncio.wait_for(reader.read(), 2) == b""  # closed by the server
+        writer.close()
+        assert sim.frame_errors == 1
+        reader, writer = await asyncio.open_connection("127.0.0.1", sim.port)
+        writer.write(mbap_frame(7, 1, read_request_pdu(4, 0x48, 2)))
+        await writer.drain()
+        dec = MbapDecoder()
+        while (frame := dec.next_frame()) is None:
+            dec.feed(await asyncio.wait_for(reader.read(64), 2))
+        writer.close()
+        assert frame.transaction == 7
+        assert frame.pdu[:2] == bytes((4, 4))
