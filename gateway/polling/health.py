@@ -17,12 +17,18 @@ from weakref import WeakKeyDictionary
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from contract.mqtt import Event
 from gateway.polling.device import DeviceError
 
 log = structlog.get_logger(__name__)
 
 State = Literal["ok", "degraded", "down"]
 STATE_VALUE: dict[State, int] = {"ok": 0, "degraded": 1, "down": 2}
+SEVERITY: dict[State, Literal["info", "warning", "error"]] = {
+    "ok": "info",
+    "degraded": "warning",
+    "down": "error",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +43,24 @@ class HealthEvent:
     error_kind: str = ""
     detail: str = ""
     consecutive_failures: int = 0
+
+    def to_event(self, gateway_id: str) -> Event:
+        """The MQTT ``events`` payload: kind ``device_health``, the device as subject."""
+        return Event(
+            gateway_id=gateway_id,
+            kind="device_health",
+            ts=self.ts,
+            subject=self.device_id,
+            severity=SEVERITY[self.state],
+            detail={
+                "bus": self.bus,
+                "state": self.state,
+                "previous": self.previous,
+                "error_kind": self.error_kind,
+                "error": self.detail,
+                "consecutive_failures": self.consecutive_failures,
+            },
+        )
 
 
 @dataclass(slots=True)

@@ -86,6 +86,7 @@ class BusScheduler:
             for d in devices
         }
         self._stopping = asyncio.Event()
+        self._wake = {d.device_id: asyncio.Event() for d in devices}
         self._log = log.bind(bus=name)
 
     def health(self) -> dict[str, DeviceHealth]:
@@ -94,6 +95,30 @@ class BusScheduler:
 
     def stop(self) -> None:
         self._stopping.set()
+
+    def read_now(self, device_id: str | None = None) -> list[str]:
+        """Read one device (or all) as soon as the bus allows, back-off or not.
+
+        Returns the ids woken; an unknown id wakes none.
+        """
+        ids = list(self._wake) if device_id is None else [device_id]
+        woken = [i for i in ids if i in self._wake]
+        for i in woken:
+            self._wake[i].set()
+        return woken
+
+    async def _wait(self, device_id: str, seconds: float) -> None:
+        """Sleep ``seconds``, or less when :meth:`read_now` wakes the device."""
+        wake = self._wake[device_id]
+        if not wake.is_set():
+            sleeper = asyncio.ensure_future(self._sleep(seconds))
+            waker = asyncio.ensure_future(wake.wait())
+            try:
+                await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                waker.cancel()
+        wake.clear()
 
     async def run(self) -> None:
         """Poll until :meth:`stop`; then close the bus's transport."""
@@ -122,7 +147,7 @@ class BusScheduler:
         while not self._stopping.is_set():
             wait = due - self._clock()
             if wait > 0:
-                await self._sleep(wait)
+                await self._wait(dev.device_id, wait)
             readings = await self._read_once(dev, tracker)
             if readings:
                 try:
@@ -133,6 +158,8 @@ class BusScheduler:
             retry = tracker.retry_after_s
             if retry is not None:
                 base = due = now + retry
+                continue
+            if self._wake[dev.device_id].is_set():  # read_now while reading: one more read
                 continue
             base += self.period_s
             if base < now - self.period_s:  # more than a period behind: skip, do not burst

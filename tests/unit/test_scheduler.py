@@ -279,3 +279,44 @@ async def test_a_crashing_device_costs_its_read_not_the_bus() -> None:
     health = h.sched.health()
     assert health["m0"].errors["internal"] >= 3
     assert len(h.meters[1].starts) >= 4
+
+
+@run_async
+async def test_read_now_wakes_a_device_early_even_when_backed_off() -> None:
+    h = Harness(2, period_s=100.0, jitter=0.0)
+    task = asyncio.create_task(h.sched.run())
+    await h.clock.run_for(10.0)
+    assert [len(m.starts) for m in h.meters] == [1, 0]  # m1 is due at 50 s
+    assert h.sched.read_now("m1") == ["m1"]
+    assert h.sched.read_now("nope") == []
+    await h.clock.run_for(1.0)
+    assert h.meters[1].starts == [pytest.approx(10.0)]
+    h.meters[0].dead = True
+    await h.clock.run_for(400.0)  # m0 fails three times and is backed off (30 s doubling)
+    assert h.sched.health()["m0"].state == "down"
+    tries = len(h.meters[0].starts)
+    h.sched.read_now()
+    await h.clock.run_for(1.0)
+    assert len(h.meters[0].starts) == tries + 1
+    h.sched.stop()
+    await h.clock._settle()
+    await task
+
+
+def test_health_event_becomes_the_mqtt_event() -> None:
+    event = HealthEvent(
+        bus="b",
+        device_id="m7",
+        state="down",
+        previous="degraded",
+        ts=datetime(2026, 11, 23, tzinfo=UTC),
+        error_kind="timeout",
+        detail="no answer",
+        consecutive_failures=3,
+    )
+    payload = event.to_event("gw-1")
+    assert payload.kind == "device_health"
+    assert payload.subject == "m7"
+    assert payload.severity == "error"
+    assert payload.detail["error_kind"] == "timeout"
+    assert type(payload).model_validate_json(payload.model_dump_json()) == payload
