@@ -10,7 +10,7 @@ import struct
 from datetime import UTC, datetime
 
 import pytest
-from pymodbus.server import ModbusTcpServer
+from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from drivers.modbus.decode import encode_part
@@ -21,6 +21,7 @@ from simulators.modbus.meter import MeterSpec
 from simulators.modbus.rtu import ModbusRtuSimulator
 from simulators.modbus.tcp import ModbusTcpSimulator
 from tests.support.aio import run_async
+from tests.support.nullmodem import NullModem
 
 MBPOLL = shutil.which("mbpoll")
 pytestmark = pytest.mark.skipif(
@@ -183,11 +184,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@run_async
-async def test_gateway_device_reads_a_plain_pymodbus_server() -> None:
-    catalog = ModelCatalog()
-    sdm = catalog.get("eastron-sdm630")
-    water = catalog.get("dynaflox-ultrad")
+def _pymodbus_devices() -> tuple[list[SimDevice], dict[str, float]]:
+    """An SDM630 (unit 1) and an ultraD (unit 2) in pymodbus's own datastore."""
+    sdm = ModelCatalog().get("eastron-sdm630")
     expect = {r.quantity: 100.0 + i * 1.5 for i, r in enumerate(sdm.registers)}
     regs = [0] * 0x160
     for r in sdm.registers:
@@ -200,6 +199,37 @@ async def test_gateway_device_reads_a_plain_pymodbus_server() -> None:
         SimDevice(id=1, simdata=[SimData(address=0, values=regs, datatype=DataType.REGISTERS)]),
         SimDevice(id=2, simdata=[SimData(address=0, values=wregs, datatype=DataType.REGISTERS)]),
     ]
+    return devices, expect
+
+
+@run_async
+async def test_gateway_device_reads_a_plain_pymodbus_rtu_server_through_a_null_modem() -> None:
+    catalog = ModelCatalog()
+    devices, expect = _pymodbus_devices()
+    async with NullModem() as (server_end, gateway_end):
+        server = ModbusSerialServer(devices, port=server_end, baudrate=19200, parity="N")
+        task = asyncio.create_task(server.serve_forever())
+        await asyncio.sleep(0.2)
+        link = ModbusLink.serial(gateway_end, baud=19200, parity="N", timeout_s=2)
+        try:
+            sdm = ModbusDevice("sdm630-1", catalog.get("eastron-sdm630"), 1, link)
+            got = {r.quantity: r.value for r in await sdm.read()}
+            assert got == pytest.approx(expect)
+            water = ModbusDevice("water-1", catalog.get("dynaflox-ultrad"), 2, link)
+            got = {r.quantity: r.value for r in await water.read()}
+            assert got["volume_forward"] == pytest.approx(4321.25)
+        finally:
+            await link.close()
+            await server.shutdown()
+            task.cancel()
+
+
+@run_async
+async def test_gateway_device_reads_a_plain_pymodbus_server() -> None:
+    catalog = ModelCatalog()
+    sdm = catalog.get("eastron-sdm630")
+    water = catalog.get("dynaflox-ultrad")
+    devices, expect = _pymodbus_devices()
     port = _free_port()
     server = ModbusTcpServer(devices, address=("127.0.0.1", port))
     task = asyncio.create_task(server.serve_forever())
