@@ -1,0 +1,1 @@
+"""Device protocols: pure codecs and thin async transports."""

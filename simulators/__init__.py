@@ -1,0 +1,1 @@
+"""Simulated meters, printers and payment gateways that speak the real protocols, with faults."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -64,11 +64,15 @@ class BuildContext:
 
 @dataclass(frozen=True)
 class BusParts:
-    """A bus, built: its devices, how to close its transports, and how it may be polled."""
+    """A bus, built: its devices, how to close its transports, and how it is polled."""
 
+    name: str
     devices: Sequence[PolledDevice]
     close: Callable[[], Awaitable[None]]
     exclusive: bool  # one request at a time (a serial line)
+    period_s: float
+    periods: Mapping[str, float] | None = None  # per device, where they differ
+    jitter: float = 0.05
     concurrency: int = 1
 
 
@@ -109,7 +113,14 @@ def _build_modbus_rtu(bus: ModbusRtuBus, ctx: BuildContext) -> BusParts:
         )
         for m, model in models
     ]
-    return BusParts(devices, _closer([link]), exclusive=True)
+    return BusParts(
+        bus.name,
+        devices,
+        _closer([link]),
+        exclusive=True,
+        period_s=bus.period_s,
+        jitter=bus.jitter,
+    )
 
 
 def _build_modbus_tcp(bus: ModbusTcpBus, ctx: BuildContext) -> BusParts:
@@ -125,11 +136,18 @@ def _build_modbus_tcp(bus: ModbusTcpBus, ctx: BuildContext) -> BusParts:
             _device(where, m.id, model, m.unit_id, links[key], Cost.tcp(), ctx.sleep, ctx.wall)
         )
     return BusParts(
-        devices, _closer(list(links.values())), exclusive=False, concurrency=bus.concurrency
+        bus.name,
+        devices,
+        _closer(list(links.values())),
+        exclusive=False,
+        period_s=bus.period_s,
+        jitter=bus.jitter,
+        concurrency=bus.concurrency,
     )
 
 
-# One builder per bus kind: another protocol adds its kind to config.Bus and a builder here.
+# One builder per bus kind: another protocol adds its kind to config.Bus and a builder here
+# that returns its devices (anything with the PolledDevice interface) as BusParts.
 BUILDERS: dict[str, Callable[[Any, BuildContext], BusParts]] = {
     "modbus-rtu": _build_modbus_rtu,
     "modbus-tcp": _build_modbus_tcp,
@@ -153,7 +171,7 @@ def build_schedulers(
     ctx = BuildContext(catalog or ModelCatalog(), sleep, wall)
     out: list[BusScheduler] = []
     for bus in buses:
-        if not bus.enabled:
+        if not getattr(bus, "enabled", True):
             continue
         builder = BUILDERS.get(bus.kind)
         if builder is None:
@@ -161,15 +179,16 @@ def build_schedulers(
         parts = builder(bus, ctx)
         out.append(
             BusScheduler(
-                bus.name,
+                parts.name,
                 parts.devices,
-                period_s=bus.period_s,
+                period_s=parts.period_s,
+                periods=parts.periods,
                 sink=sink,
                 on_event=on_event,
                 registry=registry,
                 exclusive=parts.exclusive,
                 concurrency=parts.concurrency,
-                jitter=bus.jitter,
+                jitter=parts.jitter,
                 backoff=backoff,
                 clock=clock,
                 sleep=sleep,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 import structlog
@@ -48,6 +48,7 @@ class BusScheduler:
         devices: Sequence[PolledDevice],
         *,
         period_s: float,
+        periods: Mapping[str, float] | None = None,
         sink: Sink,
         on_event: OnEvent,
         registry: CollectorRegistry,
@@ -61,7 +62,9 @@ class BusScheduler:
         rng: random.Random | None = None,
         on_close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        if period_s < 0 or not 0 <= jitter < 1 or concurrency < 1:
+        self._periods = {d.device_id: period_s for d in devices}
+        self._periods.update(periods or {})
+        if min(self._periods.values(), default=0) < 0 or not 0 <= jitter < 1 or concurrency < 1:
             raise ValueError("period_s >= 0, 0 <= jitter < 1 and concurrency >= 1 are required")
         ids = [d.device_id for d in devices]
         if len(set(ids)) != len(ids):
@@ -80,7 +83,8 @@ class BusScheduler:
         self._on_close = on_close
         self._bus = asyncio.Semaphore(1 if exclusive else concurrency)
         metrics = PollMetrics.for_registry(registry)
-        backoff = backoff or Backoff(initial_s=max(30.0, period_s), max_s=max(300.0, period_s))
+        longest = max(self._periods.values(), default=period_s)
+        backoff = backoff or Backoff(initial_s=max(30.0, longest), max_s=max(300.0, longest))
         self._trackers = {
             d.device_id: HealthTracker(name, d.device_id, backoff=backoff, metrics=metrics)
             for d in devices
@@ -128,7 +132,8 @@ class BusScheduler:
         try:
             async with asyncio.TaskGroup() as tg:
                 for i, dev in enumerate(self.devices):
-                    tg.create_task(self._device_loop(dev, start + self.period_s * i / max(n, 1)))
+                    first = start + self._periods[dev.device_id] * i / max(n, 1)
+                    tg.create_task(self._device_loop(dev, first))
                 tg.create_task(self._stop_waiter())
         except* _Stopped:
             self._log.info("stopped")
@@ -142,6 +147,7 @@ class BusScheduler:
 
     async def _device_loop(self, dev: PolledDevice, first_due: float) -> None:
         tracker = self._trackers[dev.device_id]
+        period = self._periods[dev.device_id]
         base = first_due
         due = first_due
         while not self._stopping.is_set():
@@ -161,12 +167,12 @@ class BusScheduler:
                 continue
             if self._wake[dev.device_id].is_set():  # read_now while reading: one more read
                 continue
-            base += self.period_s
-            if base < now - self.period_s:  # more than a period behind: skip, do not burst
-                if self.period_s:
+            base += period
+            if base < now - period:  # more than a period behind: skip, do not burst
+                if period:
                     tracker.overrun()
                 base = now
-            due = base + self._rng.uniform(-self._jitter, self._jitter) * self.period_s
+            due = base + self._rng.uniform(-self._jitter, self._jitter) * period
 
     async def _read_once(self, dev: PolledDevice, tracker: HealthTracker) -> Sequence[Reading]:
         async with self._bus:

@@ -320,3 +320,11 @@ def test_health_event_becomes_the_mqtt_event() -> None:
     assert payload.severity == "error"
     assert payload.detail["error_kind"] == "timeout"
     assert type(payload).model_validate_json(payload.model_dump_json()) == payload
+
+
+@run_async
+async def test_devices_may_have_their_own_periods() -> None:
+    h = Harness(2, period_s=1.0, periods={"m1": 10.0}, jitter=0.0)
+    await h.run(100.0)
+    assert 95 <= len(h.meters[0].starts) <= 101
+    assert 9 <= len(h.meters[1].starts) <= 11
