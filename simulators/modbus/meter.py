@@ -113,11 +113,11 @@ class SimMeter:
             v[f"power_active_l{ph}"] = watts
             v[f"current_l{ph}"] = watts / (volts * pf)
             total_w += watts
-        v["power_active_total"] = total_w
+        v["power_active"] = total_w
         v["power_factor_total"] = min(1.0, 0.93 + g(0, 0.01))
         v["frequency"] = 50.0 + g(0, 0.02)
         flow = self.peak_l_h * water_profile(hour) * max(0.0, 1 + g(0, 0.1))
-        v["flow"] = round(flow)
+        v["volume_flow"] = round(flow) / 1000.0  # m³/h, the meter counts whole L/h
         v["temperature"] = 21.5 + g(0, 0.3)
         v["status"] = 0
         v["error_code"] = 0
@@ -126,16 +126,14 @@ class SimMeter:
         v["run_time"] = 3_600_000 + meter_s
         v["fault_time"] = 0
         for q, value in list(self.counters.items()):
-            if q == "energy_active_import":
+            if q == "energy_import":
                 value += total_w * dt / 3.6e6
-            elif q == "volume_forward":
+            elif q == "volume":
                 value += flow * dt / 1000.0 / 3600.0
             self.counters[q] = value % self._rollover[q]
-        if "energy_active_total" in self.counters and "energy_active_import" in self.counters:
-            total = self.counters["energy_active_import"] + self.counters.get(
-                "energy_active_export", 0.0
-            )
-            self.counters["energy_active_total"] = total % self._rollover["energy_active_total"]
+        if "energy_absolute" in self.counters and "energy_import" in self.counters:
+            total = self.counters["energy_import"] + self.counters.get("energy_export", 0.0)
+            self.counters["energy_absolute"] = total % self._rollover["energy_absolute"]
         v.update(self.counters)
         self.values = v
 

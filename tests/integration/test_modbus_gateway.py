@@ -85,9 +85,9 @@ async def test_rtu_bus_on_a_pty_keeps_polling_past_faulty_and_missing_meters() -
         by_meter.setdefault(r.meter_id, []).append(r)
     assert len(by_meter["e1"]) >= 15 * 3  # 15 values, >= 3 full reads
     assert {r.quantity for r in by_meter["e1"]} == set(sim.bus.meters[1].model.quantities)
-    energy = [r.value for r in by_meter["e1"] if r.quantity == "energy_active_import"]
+    energy = [r.value for r in by_meter["e1"] if r.quantity == "energy_import"]
     assert energy == sorted(energy)
-    assert {r.quantity for r in by_meter["w2"]} >= {"volume_forward", "flow"}
+    assert {r.quantity for r in by_meter["w2"]} >= {"volume", "volume_flow"}
     assert "e3" not in by_meter
     assert "e4" not in by_meter
     assert "gone9" not in by_meter
@@ -145,7 +145,7 @@ async def test_tcp_meters_concurrently_with_rollover_flag_and_a_dead_host() -> N
         if r.meter_id in counts and r.quantity == "frequency":
             counts[r.meter_id] += 1
     assert min(counts.values()) >= 6
-    roll = [r for r in got if r.meter_id == "roll" and r.quantity == "energy_active_import"]
+    roll = [r for r in got if r.meter_id == "roll" and r.quantity == "energy_import"]
     flagged = [r for r in roll if "overflow" in r.quality]
     assert len(flagged) == 1
     assert flagged[0].value < 1e3

@@ -72,8 +72,8 @@ async def test_mbpoll_reads_the_tcp_simulator() -> None:
         assert rc == 0, out
         got = _floats(out)
         meter = sim.bus.meters[1]
-        assert got[0x48] == pytest.approx(meter.values["energy_active_import"], rel=1e-4)
-        assert got[0x4A] == pytest.approx(meter.values["energy_active_export"], rel=1e-4)
+        assert got[0x48] == pytest.approx(meter.values["energy_import"], rel=1e-4)
+        assert got[0x4A] == pytest.approx(meter.values["energy_export"], rel=1e-4)
         rc, out = await _mbpoll(
             "-m",
             "tcp",
@@ -136,7 +136,7 @@ async def test_mbpoll_reads_the_rtu_simulator_on_a_pty() -> None:
         )
         assert rc == 0, out
         meter = sim.bus.meters[1]
-        assert _floats(out)[0x156] == pytest.approx(meter.values["energy_active_total"], rel=1e-4)
+        assert _floats(out)[0x156] == pytest.approx(meter.values["energy_absolute"], rel=1e-4)
         rc, out = await _mbpoll(
             "-m",
             "rtu",
@@ -217,7 +217,7 @@ async def test_gateway_device_reads_a_plain_pymodbus_rtu_server_through_a_null_m
             assert got == pytest.approx(expect)
             water = ModbusDevice("water-1", catalog.get("dynaflox-ultrad"), 2, link)
             got = {r.quantity: r.value for r in await water.read()}
-            assert got["volume_forward"] == pytest.approx(4321.25)
+            assert got["volume"] == pytest.approx(4321.25)
         finally:
             await link.close()
             await server.shutdown()
@@ -243,7 +243,7 @@ async def test_gateway_device_reads_a_plain_pymodbus_server() -> None:
         assert readings[0].ts == datetime(2026, 1, 1, tzinfo=UTC)
         wdev = ModbusDevice("water-1", water, 2, link)
         got = {r.quantity: r.value for r in await wdev.read()}
-        assert got["volume_forward"] == pytest.approx(4321.25)
+        assert got["volume"] == pytest.approx(4321.25)
         # a register the server does not have: its exception, as a DeviceError
         bad = apply_overrides(
             water,

@@ -42,7 +42,7 @@ unit_id = 3
 id = "sdm120-b"
 model = "eastron-sdm120"
 host = "10.0.0.6"
-overrides = { quantities = ["energy_active_import"] }
+overrides = { quantities = ["energy_import"] }
 """
 
 

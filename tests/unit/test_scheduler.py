@@ -60,7 +60,7 @@ class FakeMeter:
             return [
                 Reading(
                     meter_id=self._id,
-                    quantity="energy_active_import",
+                    quantity="energy_import",
                     value=self.clock.now,
                     unit="kWh",
                     ts=self.clock.wall(),

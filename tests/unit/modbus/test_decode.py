@@ -55,7 +55,7 @@ def test_ultrad_total_adds_integer_and_millilitres() -> None:
     values, errors = decode(m.registers, words_of(3, 0, regs))
     assert errors == []
     got = {v.quantity: v.value for v in values}
-    assert got["volume_forward"] == pytest.approx(1234.56789)
+    assert got["volume"] == pytest.approx(1234.56789)
 
 
 def test_missing_and_non_finite_values_are_errors_not_exceptions() -> None:

@@ -24,12 +24,12 @@ REFERENCE_SDM630 = {
     "power_active_l1": 0x000C,
     "power_active_l2": 0x000E,
     "power_active_l3": 0x0010,
-    "power_active_total": 0x0034,
+    "power_active": 0x0034,
     "power_factor_total": 0x003E,
     "frequency": 0x0046,
-    "energy_active_import": 0x0048,
-    "energy_active_export": 0x004A,
-    "energy_active_total": 0x0156,
+    "energy_import": 0x0048,
+    "energy_export": 0x004A,
+    "energy_absolute": 0x0156,
 }
 
 
@@ -62,7 +62,7 @@ def test_sdm120_power_factor_and_sdm72d_limit() -> None:
 
 def test_ultrad_totals_are_integer_plus_millilitres() -> None:
     m = ModelCatalog().get("dynaflox-ultrad")
-    fwd = m.register("volume_forward")
+    fwd = m.register("volume")
     assert fwd.fc == 3
     assert [(p.address, p.type, p.scale) for p in fwd.parts] == [(2, "u32", 1.0), (4, "u32", 1e-6)]
     assert fwd.digits == 8
@@ -141,12 +141,12 @@ def test_overrides_change_limits_orders_and_registers() -> None:
             "max_registers": 40,
             "silence_ms": 100,
             "word_order": "little",
-            "quantities": ["voltage_l1", "energy_active_import", "extra"],
+            "quantities": ["voltage_l1", "energy_import", "extra"],
             "registers": [{"quantity": "extra", "fc": 3, "address": 0x14, "type": "f32"}],
         }
     )
     m = apply_overrides(base, over)
-    assert m.quantities == ("voltage_l1", "energy_active_import", "extra")
+    assert m.quantities == ("voltage_l1", "energy_import", "extra")
     assert m.limits.max_registers == 40
     assert m.limits.silence_s == pytest.approx(0.1)
     assert m.limits.timeout_s == base.limits.timeout_s
