@@ -193,6 +193,7 @@ def _pymodbus_devices() -> tuple[list[SimDevice], dict[str, float]]:
         p = r.parts[0]
         regs[p.address : p.end] = encode_part(p, expect[r.quantity])
     wregs = [0] * 22
+    wregs[0:2] = struct.unpack(">HH", struct.pack(">i", 1234))  # L/h
     wregs[2:4] = struct.unpack(">HH", struct.pack(">I", 4321))
     wregs[4:6] = struct.unpack(">HH", struct.pack(">I", 250_000))
     devices = [
@@ -218,6 +219,8 @@ async def test_gateway_device_reads_a_plain_pymodbus_rtu_server_through_a_null_m
             water = ModbusDevice("water-1", catalog.get("dynaflox-ultrad"), 2, link)
             got = {r.quantity: r.value for r in await water.read()}
             assert got["volume"] == pytest.approx(4321.25)
+            assert got["volume_flow"] == pytest.approx(1.234)  # m³/h
+        assert got["volume_flow"] == pytest.approx(1.234)  # m³/h
         finally:
             await link.close()
             await server.shutdown()
@@ -244,6 +247,7 @@ async def test_gateway_device_reads_a_plain_pymodbus_server() -> None:
         wdev = ModbusDevice("water-1", water, 2, link)
         got = {r.quantity: r.value for r in await wdev.read()}
         assert got["volume"] == pytest.approx(4321.25)
+        assert got["volume_flow"] == pytest.approx(1.234)  # m³/h
         # a register the server does not have: its exception, as a DeviceError
         bad = apply_overrides(
             water,
