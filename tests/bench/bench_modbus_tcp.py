@@ -93,7 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=500)
     parser.add_argument(
-        "--uvloop", action="store_true", help="run the gateway side on uvloop (pip install uvloop)"
+        "--uvloop",
+        action="store_true",
+        help="run the gateway side on uvloop, if installed (not a project dependency)",
     )
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
