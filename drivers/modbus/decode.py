@@ -1,0 +1,177 @@
+"""Registers to values and back (sans-IO).
+
+``decode(model_registers, words)`` turns the 16-bit words a meter answered into numbers; a
+simulator uses :func:`encode_part` for the opposite direction. Byte order is the order of the two
+bytes inside one register; word order is the order of the registers of one value.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from drivers.modbus.types import Part, Register
+
+
+class DecodeError(Exception):
+    """A register's words do not make a usable value. ``quantity`` names it."""
+
+    def __init__(self, quantity: str, reason: str) -> None:
+        self.quantity = quantity
+        self.reason = reason
+        super().__init__(f"{quantity}: {reason}")
+
+
+_FMT = {
+    "u16": "H",
+    "s16": "h",
+    "u32": "I",
+    "s32": "i",
+    "u64": "Q",
+    "s64": "q",
+    "f32": "f",
+    "f64": "d",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    quantity: str
+    value: float
+    unit: str
+
+
+def _to_bytes(part: Part, words: Sequence[int]) -> bytes:
+    ordered = list(words) if part.word_order == "big" else list(reversed(words))
+    endian = part.byte_order
+    return b"".join(w.to_bytes(2, endian) for w in ordered)
+
+
+def decode_part(part: Part, words: Sequence[int]) -> float:
+    """The scaled number stored in ``words`` (exactly ``part.width`` of them)."""
+    if len(words) != part.width:
+        raise ValueError(f"{part.type} needs {part.width} registers, got {len(words)}")
+    raw = struct.unpack(">" + _FMT[part.type], _to_bytes(part, words))[0]
+    return float(raw) * part.scale if part.scale != 1.0 else float(raw)
+
+
+def encode_part(part: Part, value: float) -> tuple[int, ...]:
+    """The words a meter holds for ``value`` (before scaling: ``value / scale`` is stored)."""
+    raw = value / part.scale
+    if part.type[0] == "f":
+        data = struct.pack(">" + _FMT[part.type], raw)
+    else:
+        bits = 16 * part.width
+        n = round(raw)
+        if part.type[0] == "u":
+            n %= 1 << bits
+        else:
+            n = ((n + (1 << (bits - 1))) % (1 << bits)) - (1 << (bits - 1))
+        data = struct.pack(">" + _FMT[part.type], n)
+    endian = part.byte_order
+    words = [int.from_bytes(data[i : i + 2], endian) for i in range(0, len(data), 2)]
+    if part.word_order == "little":
+        words.reverse()
+    return tuple(words)
+
+
+def decode_register(reg: Register, words: Mapping[tuple[int, int], int]) -> Value:
+    """The value of ``reg`` from ``words`` keyed by (function code, address)."""
+    total = 0.0
+    for part in reg.parts:
+        try:
+            chunk = [words[(reg.fc, a)] for a in range(part.address, part.end)]
+        except KeyError as exc:
+            raise DecodeError(reg.quantity, f"register {exc.args[0][1]:#06x} was not read") from exc
+        total += decode_part(part, chunk)
+    if not math.isfinite(total):
+        raise DecodeError(reg.quantity, f"not a finite number ({total})")
+    return Value(reg.quantity, total, reg.unit)
+
+
+def decode(
+    registers: Iterable[Register], words: Mapping[tuple[int, int], int]
+) -> tuple[list[Value], list[DecodeError]]:
+    """Every register's value; registers that cannot be decoded are returned as errors."""
+    values: list[Value] = []
+    errors: list[DecodeError] = []
+    for reg in registers:
+        try:
+            values.append(decode_register(reg, words))
+        except DecodeError as exc:
+            errors.append(exc)
+    return values, errors
+
+
+def words_of(fc: int, address: int, registers: Sequence[int]) -> dict[tuple[int, int], int]:
+    """Key a block of answered registers by (function code, address)."""
+    return {(fc, address + i): w for i, w in enumerate(registers)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    quantity: str
+    unit: str
+    parts: tuple[tuple[int, int, struct.Struct, bool, bool, float], ...]
+
+
+class BlockDecoder:
+    """Decodes the answers to a fixed list of requests, with the work done once up front.
+
+    ``decode(blocks)`` takes the registers of each request, in the order of ``requests``
+    (each a ``(fc, address, count)``), and returns ``(quantity, value, unit)`` triples.
+    """
+
+    def __init__(
+        self, registers: Iterable[Register], requests: Sequence[tuple[int, int, int]]
+    ) -> None:
+        slots: list[_Slot] = []
+        for reg in registers:
+            parts = []
+            for part in reg.parts:
+                for i, (fc, address, count) in enumerate(requests):
+                    if fc == reg.fc and address <= part.address and part.end <= address + count:
+                        parts.append(
+                            (
+                                i,
+                                2 * (part.address - address),
+                                struct.Struct(">" + _FMT[part.type]),
+                                part.word_order == "little",
+                                part.byte_order == "little",
+                                part.scale,
+                            )
+                        )
+                        break
+                else:
+                    raise ValueError(f"{reg.quantity}: register {part.address:#06x} is not read")
+            slots.append(_Slot(reg.quantity, reg.unit, tuple(parts)))
+        self._slots = tuple(slots)
+        self._packers = tuple(struct.Struct(f">{count}H") for _, _, count in requests)
+
+    def decode(
+        self, blocks: Sequence[Sequence[int]]
+    ) -> tuple[list[tuple[str, float, str]], list[DecodeError]]:
+        raw = [p.pack(*b) for p, b in zip(self._packers, blocks, strict=True)]
+        out: list[tuple[str, float, str]] = []
+        errors: list[DecodeError] = []
+        for slot in self._slots:
+            total = 0.0
+            for i, offset, fmt, swap_words, swap_bytes, scale in slot.parts:
+                if swap_words or swap_bytes:
+                    chunk = raw[i][offset : offset + fmt.size]
+                    words = [chunk[k : k + 2] for k in range(0, len(chunk), 2)]
+                    if swap_words:
+                        words.reverse()
+                    if swap_bytes:
+                        words = [w[::-1] for w in words]
+                    value = fmt.unpack(b"".join(words))[0]
+                else:
+                    value = fmt.unpack_from(raw[i], offset)[0]
+                total += value * scale
+            if math.isfinite(total):
+                out.append((slot.quantity, total, slot.unit))
+            else:
+                errors.append(DecodeError(slot.quantity, f"not a finite number ({total})"))
+        return out, errors
