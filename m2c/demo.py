@@ -103,8 +103,11 @@ async def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
     print(f"  try: curl {base}/api/v1/meters/sdm630-1/readings?quantity=energy_import", file=out)
     print(f"       open {base}/docs for the API; Ctrl-C to stop", file=out)
     printed = await print_demo(work / "printouts", transport="ble")
-    print(f"  printed a bill notice and a signed receipt over simulated Bluetooth: "
-          f"{', '.join(str(p) for p in printed.pngs)}", file=out)
+    print(
+        f"  printed a bill notice and a signed receipt over simulated Bluetooth: "
+        f"{', '.join(str(p) for p in printed.pngs)}",
+        file=out,
+    )
     started = time.monotonic()
     try:
         while not stop.is_set():

@@ -187,8 +187,6 @@ def bill_chunk(
     lo, hi = chunk.first_customer, chunk.last_customer
     opening, closing = bounds(run, tz)
     conn = session.connection()  # Core rows: no ORM loading for a hundred thousand rows
-    if conn.dialect.name == "sqlite":  # SQLite hands back naive UTC timestamps
-        opening, closing = opening.replace(tzinfo=None), closing.replace(tzinfo=None)
     accounts = [
         compute.Account(cid, acc, code, persons, households)
         for cid, acc, code, persons, households in conn.execute(
