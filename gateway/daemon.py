@@ -13,7 +13,6 @@ What plugs in (the composition root wires these; nothing here knows a protocol):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import signal
@@ -24,14 +23,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import structlog
+from prometheus_client import CollectorRegistry
 
 from contract.mqtt import CommandReply, Event, FieldPayment, Reading
+from drivers.modbus.models import ModelCatalog
 from gateway import metrics
 from gateway.downlink import CommandRejected, ConfigStore, Downlink, write_atomic
 from gateway.health import DeviceHealth
 from gateway.outbox import Outbox, Quota
-from gateway.polling.device import DeviceError, PolledDevice
-from gateway.polling.sdm_tcp import Sdm630TcpDevice
+from gateway.polling.factory import build_schedulers
+from gateway.polling.health import HealthEvent
+from gateway.polling.scheduler import BusScheduler
 from gateway.polling.synthetic import SyntheticMeterSource
 from gateway.settings import GatewaySettings
 from gateway.uplink import Uplink
@@ -102,6 +104,9 @@ class Gateway:
         self.metrics_port: int | None = None
         self._pollers: list[PollerFactory] = []
         self._sources: list[asyncio.Task[None]] = []
+        self._schedulers: list[BusScheduler] = []
+        self._polls: list[asyncio.Task[None]] = []
+        self.registry = CollectorRegistry(auto_describe=False)
         self._readers: dict[str, asyncio.Event] = {}
         self._commands: asyncio.Queue[bytes] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -152,68 +157,61 @@ class Gateway:
     def _reply(self, reply: CommandReply) -> None:
         self.outbox.put_bodies("replies", [reply.model_dump_json()])
 
-    async def _read_now(self, args: dict[str, Any]) -> str:
-        meter = args.get("meter_id")
-        trigger = self._readers.get(meter) if isinstance(meter, str) else None
-        if trigger is None:
-            raise CommandRejected(f"no meter {meter!r} on this gateway")
-        trigger.set()
-        return f"read of {meter} requested"
-
     async def _serve_commands(self) -> None:
         assert self._commands is not None
         while True:
             payload = await self._commands.get()
             await self.downlink.handle(payload)
 
-    # -- built-in sources (the skeleton's SDM630 and the synthetic test meter) ------------------
+    # -- sources: bus schedulers for the configured meters, and the synthetic test meter -------
     def _start_sources(self, settings: GatewaySettings) -> None:
-        for m in settings.meters:
-            device = Sdm630TcpDevice(m.id, m.host, m.port, m.unit_id)
-            self._sources.append(asyncio.create_task(self._poll(device, m.period_s)))
+        polling = settings.polling
+        self._schedulers = build_schedulers(
+            polling.buses,
+            sink=self.submit,
+            on_event=self._health_event,
+            registry=self.registry,
+            catalog=ModelCatalog(polling.model_dirs),
+        )
+        self._polls = [asyncio.create_task(s.run()) for s in self._schedulers]
         for spec in settings.synthetic:
             source = SyntheticMeterSource(spec, submit=self.submit, position=self.outbox.checkpoint)
             self.health.register(spec.id)
             self._sources.append(asyncio.create_task(source.run(self.stop_event)))
 
+    def _health_event(self, event: HealthEvent) -> None:
+        """A scheduler's device changed state: one event upstream, the registry updated."""
+        if event.state == "ok":
+            self.health.success(event.device_id, 0)
+        else:
+            self.health.failure(event.device_id, event.error_kind or event.state, event.detail)
+
     async def _stop_sources(self) -> None:
+        for scheduler in self._schedulers:
+            scheduler.stop()  # a scheduler closes its transports as it ends
         for task in self._sources:
             task.cancel()
-        await asyncio.gather(*self._sources, return_exceptions=True)
+        await asyncio.gather(*self._polls, *self._sources, return_exceptions=True)
+        self._polls.clear()
         self._sources.clear()
+        self._schedulers.clear()
 
     async def _apply(self, settings: GatewaySettings) -> None:
-        """Apply pushed settings: the meters and synthetic sources restart with the new lists.
+        """Apply pushed settings: the buses and synthetic sources restart with the new lists.
         MQTT and outbox sections take effect at the next start."""
         await self._stop_sources()
         self._start_sources(settings)
 
-    async def _poll(self, device: Sdm630TcpDevice, period_s: float) -> None:
-        try:
-            await self._poll_loop(device, period_s)
-        finally:
-            device.close()
-
-    async def _poll_loop(self, device: PolledDevice, period_s: float) -> None:
-        loop = asyncio.get_running_loop()
-        trigger = asyncio.Event()
-        self.register_reader(device.device_id, trigger)
-        self.health.register(device.device_id)
-        next_at = loop.time()
-        while not self.stop_event.is_set():
-            try:
-                readings = await asyncio.wait_for(device.read(), device.timeout_s * 2)
-            except DeviceError as exc:
-                self.health.failure(device.device_id, exc.kind, exc.detail)
-            except TimeoutError:
-                self.health.failure(device.device_id, "timeout")
-            else:
-                self.health.success(device.device_id, len(readings))
-                await self.submit(readings)
-            next_at += period_s
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(trigger.wait(), max(0.0, next_at - loop.time()))
-            trigger.clear()
+    async def _read_now(self, args: dict[str, Any]) -> str:
+        meter = args.get("meter_id")
+        trigger = self._readers.get(meter) if isinstance(meter, str) else None
+        if trigger is not None:
+            trigger.set()
+            return f"read of {meter} requested"
+        for scheduler in self._schedulers:
+            if isinstance(meter, str) and scheduler.read_now(meter):
+                return f"read of {meter} requested"
+        raise CommandRejected(f"no meter {meter!r} on this gateway")
 
     # -- operations -----------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -281,9 +279,9 @@ class Gateway:
         if self.settings.metrics.enabled:
             collector = metrics.GatewayCollector(self.outbox, self.health, self.uplink)
             m = self.settings.metrics
-            registry = metrics.make_registry(collector)
+            self.registry.register(collector)
             try:
-                server, self.metrics_port = metrics.serve(registry, m.host, m.port)
+                server, self.metrics_port = metrics.serve(self.registry, m.host, m.port)
             except OSError as exc:  # port taken: run without metrics rather than not at all
                 log.error("metrics endpoint not started", port=m.port, error=str(exc))
                 self.on_event("metrics_unavailable", severity="warning", detail={"error": str(exc)})
@@ -328,7 +326,7 @@ async def serve_forever(
     log.info(
         "gateway starting",
         gateway_id=settings.gateway_id,
-        meters=len(settings.meters),
+        buses=len(settings.buses),
         synthetic=len(settings.synthetic),
     )
     await gateway.run()

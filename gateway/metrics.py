@@ -85,12 +85,6 @@ class GatewayCollector(Collector):
         yield from (up, reads, errors, last)
 
 
-def make_registry(collector: GatewayCollector) -> CollectorRegistry:
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(collector)
-    return registry
-
-
 def serve(registry: CollectorRegistry, host: str, port: int) -> tuple[Any, int]:
     """Start the HTTP endpoint in a thread; returns (server, port actually bound)."""
     server, _thread = start_http_server(port, addr=host, registry=registry)

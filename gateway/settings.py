@@ -6,10 +6,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from contract.mqtt import GATEWAY_ID_RE, METER_ID_RE
+from gateway.polling.config import Bus, PollingConfig
 
 
 class _Section(BaseModel):
@@ -91,16 +99,6 @@ class DownlinkSettings(_Section):
     )
 
 
-class SimpleModbusTcpMeter(_Section):
-    """An Eastron SDM630 on Modbus TCP, read in one block (the walking skeleton's meter)."""
-
-    id: str
-    host: str = "127.0.0.1"
-    port: int = Field(default=502, ge=1, le=65535)
-    unit_id: int = Field(default=1, ge=1, le=247)
-    period_s: float = Field(default=5.0, gt=0)
-
-
 class SyntheticMeter(_Section):
     """A deterministic test meter: sample ``n`` has timestamp ``base_ts + n * step_s`` and values
     that are a function of ``n``; its position is checkpointed with the readings, so after a
@@ -134,7 +132,10 @@ class GatewaySettings(BaseSettings):
     status: StatusSettings = StatusSettings()
     downlink: DownlinkSettings = DownlinkSettings()
     watchdog_s: float = Field(default=10.0, gt=0, description="sd_notify WATCHDOG=1 interval")
-    meters: tuple[SimpleModbusTcpMeter, ...] = ()
+    meter_models: tuple[Path, ...] = Field(
+        default=(), description="more meter model folders, besides config/meters"
+    )
+    buses: tuple[Bus, ...] = ()
     synthetic: tuple[SyntheticMeter, ...] = ()
 
     @field_validator("gateway_id")
@@ -143,6 +144,18 @@ class GatewaySettings(BaseSettings):
         if not GATEWAY_ID_RE.fullmatch(value):
             raise ValueError(f"must match {GATEWAY_ID_RE.pattern}")
         return value
+
+    @property
+    def polling(self) -> PollingConfig:
+        return PollingConfig(model_dirs=list(self.meter_models), buses=list(self.buses))
+
+    @model_validator(mode="after")
+    def _unique_buses_and_meters(self) -> GatewaySettings:
+        try:
+            PollingConfig(model_dirs=list(self.meter_models), buses=list(self.buses))
+        except ValidationError as exc:
+            raise ValueError("; ".join(e["msg"] for e in exc.errors())) from exc
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -177,7 +177,8 @@ class Uplink:
 
     def _on_disconnect(self, _c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if self._connected.is_set():
-            log.warning("mqtt disconnected", reason=str(reason))
+            level = log.warning if reason.is_failure else log.info
+            level("mqtt disconnected", reason=str(reason))
         self._connected.clear()
 
     def _on_publish(self, _c: Any, _u: Any, mid: int, _reason: Any, _p: Any) -> None:

@@ -12,6 +12,7 @@ import shutil
 import signal
 import sys
 import time
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -30,12 +31,11 @@ from gateway.settings import (
     MetricsSettings,
     MqttSettings,
     OutboxSettings,
-    SimpleModbusTcpMeter,
     StatusSettings,
 )
-from m2c.mosquitto import Mosquitto, free_port
+from m2c import demo_meters
+from m2c.mosquitto import Mosquitto
 from m2c.printing_demo import print_demo
-from simulators.sdm630_tcp import Sdm630, make_server
 
 
 @dataclass(frozen=True)
@@ -54,13 +54,9 @@ async def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
     work.mkdir(parents=True)
     broker = Mosquitto(work / "mosquitto")
     broker.start()
-    modbus_port = free_port()
-    meters = {
-        unit: Sdm630(start_kwh=1000.0 * unit, load_kw=1.5 * unit, seed=unit)
-        for unit in range(1, options.meters + 1)
-    }
-    sim = make_server(meters, port=modbus_port)
-    sim_task = asyncio.create_task(sim.serve_forever())
+    sims = AsyncExitStack()
+    buses = await demo_meters.start(sims, electricity=options.meters, period_s=options.period_s)
+    meter_ids = [m.id for bus in buses for m in bus.meters]
 
     engine = make_engine(f"sqlite:///{work / 'central.db'}")
     await asyncio.to_thread(upgrade, engine)
@@ -80,12 +76,7 @@ async def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
         metrics=MetricsSettings(port=0),
         status=StatusSettings(path=work / "gateway" / "status.json"),
         downlink=DownlinkSettings(pushed_config=work / "gateway" / "pushed-config.json"),
-        meters=tuple(
-            SimpleModbusTcpMeter(
-                id=f"sdm630-{u}", port=modbus_port, unit_id=u, period_s=options.period_s
-            )
-            for u in meters
-        ),
+        buses=tuple(buses),
     )
     gateway = Gateway(settings)
     gw_task = asyncio.create_task(gateway.run())
@@ -96,8 +87,9 @@ async def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
         loop.add_signal_handler(sig, stop.set)
     base = f"http://127.0.0.1:{options.http_port}"
     print(
-        f"meter2cash demo: {len(meters)} simulated SDM630 meters on Modbus TCP port "
-        f"{modbus_port}, Mosquitto on {broker.port}, central on {base}",
+        f"meter2cash demo: {len(meter_ids)} simulated meters on Modbus TCP, Modbus RTU, "
+        f"IEC 62056-21 and M-Bus ({', '.join(meter_ids)}); Mosquitto on {broker.port}, "
+        f"central on {base}",
         file=out,
     )
     print(f"  try: curl {base}/api/v1/meters/sdm630-1/readings?quantity=energy_import", file=out)
@@ -129,10 +121,7 @@ async def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
         server.should_exit = True
         await api_task
         worker.stop()
-        await sim.shutdown()  # type: ignore[no-untyped-call]
-        sim_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sim_task
+        await sims.aclose()
         broker.stop()
         engine.dispose()
     print(

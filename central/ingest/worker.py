@@ -100,7 +100,8 @@ class IngestWorker:
 
     def _on_disconnect(self, _c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self.connected.clear()
-        log.warning("ingest disconnected", reason=str(reason))
+        level = log.warning if reason.is_failure else log.info
+        level("ingest disconnected", reason=str(reason))
 
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         self._queue.put(_Incoming(message.mid, message.qos, message.topic, bytes(message.payload)))

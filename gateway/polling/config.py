@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contract.mqtt import MeterId
 from drivers.modbus.models import MeterOverrides
+from gateway.polling.serialbus import IecBusConfig, MbusBusConfig
 
 
 class _Config(BaseModel):
@@ -105,7 +106,9 @@ class ModbusTcpBus(_BusBase):
         return self
 
 
-Bus = Annotated[ModbusRtuBus | ModbusTcpBus, Field(discriminator="kind")]
+Bus = Annotated[
+    ModbusRtuBus | ModbusTcpBus | IecBusConfig | MbusBusConfig, Field(discriminator="kind")
+]
 
 
 class PollingConfig(_Config):
@@ -119,13 +122,17 @@ class PollingConfig(_Config):
         names: set[str] = set()
         ids: dict[str, str] = {}
         for bus in self.buses:
-            if bus.name in names:
-                raise ValueError(f"two buses are named '{bus.name}'")
-            names.add(bus.name)
+            name = bus_name(bus)
+            if name in names:
+                raise ValueError(f"two buses are named '{name}'")
+            names.add(name)
             for m in bus.meters:
                 if m.id in ids:
-                    raise ValueError(
-                        f"meter id '{m.id}' is on bus '{ids[m.id]}' and bus '{bus.name}'"
-                    )
-                ids[m.id] = bus.name
+                    raise ValueError(f"meter id '{m.id}' is on bus '{ids[m.id]}' and bus '{name}'")
+                ids[m.id] = name
         return self
+
+
+def bus_name(bus: Bus) -> str:
+    """A serial bus of IEC or M-Bus meters is called by its port unless it is named."""
+    return bus.name or getattr(bus, "port", "")

@@ -15,11 +15,12 @@ from prometheus_client import CollectorRegistry
 from drivers.modbus.models import MeterOverrides, ModelCatalog, ModelError, apply_overrides
 from drivers.modbus.planner import Cost, PlanError
 from drivers.modbus.types import MeterModel
-from gateway.polling.config import Bus, ModbusRtuBus, ModbusTcpBus
+from gateway.polling.config import Bus, ModbusRtuBus, ModbusTcpBus, bus_name
 from gateway.polling.device import PolledDevice
 from gateway.polling.health import Backoff
 from gateway.polling.modbus import ModbusDevice, ModbusLink
 from gateway.polling.scheduler import BusScheduler, OnEvent, Sink
+from gateway.polling.serialbus import IecBusConfig, MbusBusConfig, build_iec_bus, build_mbus_bus
 
 
 class PollingConfigError(Exception):
@@ -146,11 +147,30 @@ def _build_modbus_tcp(bus: ModbusTcpBus, ctx: BuildContext) -> BusParts:
     )
 
 
+def _build_serial_meters(bus: IecBusConfig | MbusBusConfig, _ctx: BuildContext) -> BusParts:
+    port, devices = build_iec_bus(bus) if isinstance(bus, IecBusConfig) else build_mbus_bus(bus)
+    periods = {m.id: m.period_s for m in bus.meters}
+
+    async def close() -> None:
+        port.close()
+
+    return BusParts(
+        bus_name(bus),
+        devices,
+        close,
+        exclusive=True,
+        period_s=min(periods.values()),
+        periods=periods,
+    )
+
+
 # One builder per bus kind: another protocol adds its kind to config.Bus and a builder here
 # that returns its devices (anything with the PolledDevice interface) as BusParts.
 BUILDERS: dict[str, Callable[[Any, BuildContext], BusParts]] = {
     "modbus-rtu": _build_modbus_rtu,
     "modbus-tcp": _build_modbus_tcp,
+    "iec62056-21": _build_serial_meters,
+    "mbus": _build_serial_meters,
 }
 
 
@@ -175,7 +195,7 @@ def build_schedulers(
             continue
         builder = BUILDERS.get(bus.kind)
         if builder is None:
-            raise PollingConfigError(f"bus '{bus.name}': no builder for kind '{bus.kind}'")
+            raise PollingConfigError(f"bus '{bus_name(bus)}': no builder for kind '{bus.kind}'")
         parts = builder(bus, ctx)
         out.append(
             BusScheduler(

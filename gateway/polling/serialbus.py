@@ -88,6 +88,8 @@ class IecMeterConfig(_MeterBase):
 
 class IecBusConfig(_Model):
     kind: Literal["iec62056-21"]
+    name: str = Field(default="", description="how logs and metrics call the bus (default: port)")
+    enabled: bool = True
     port: str
     signon_baud: int = 300
     framing: Literal["7E1", "8N1"] = Field(
@@ -118,6 +120,8 @@ class MbusMeterConfig(_MeterBase):
 
 class MbusBusConfig(_Model):
     kind: Literal["mbus"]
+    name: str = Field(default="", description="how logs and metrics call the bus (default: port)")
+    enabled: bool = True
     port: str
     baud: int = 2400
     answer_s: float = Field(default=0.5, gt=0)

@@ -22,7 +22,12 @@ def register(subparsers: Any) -> None:
         help="stop after this many seconds (default: run until Ctrl-C)",
     )
     parser.add_argument("--port", type=int, default=8080, help="central's HTTP port")
-    parser.add_argument("--meters", type=int, default=4, help="simulated electricity meters")
+    parser.add_argument(
+        "--meters",
+        type=int,
+        default=4,
+        help="simulated SDM630 meters on Modbus TCP (besides one meter of each other kind)",
+    )
     parser.add_argument(
         "--workdir",
         type=Path,

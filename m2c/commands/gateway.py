@@ -56,7 +56,7 @@ def _run(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     settings = _load(args.config)
     print(
-        f"{args.config}: ok (gateway {settings.gateway_id}, {len(settings.meters)} meters,"
+        f"{args.config}: ok (gateway {settings.gateway_id}, {len(settings.buses)} buses,"
         f" {len(settings.synthetic)} synthetic)"
     )
     return 0

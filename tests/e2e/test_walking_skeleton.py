@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from simulators.sdm630_tcp import Sdm630, make_server
+from simulators.modbus import MeterSpec, ModbusTcpSimulator
 from tests.support.broker import Mosquitto, free_port
 from tests.support.procs import LoopThread, m2c, stop
 
@@ -31,14 +31,9 @@ def test_readings_arrive_intact_with_the_meters_timestamps(
     tmp_path: Path, mosquitto: Mosquitto, db_url: str
 ) -> None:
     sims = LoopThread()
-    modbus_port = free_port()
-    meter = Sdm630(start_kwh=4321.0, load_kw=2.0, seed=1)
-
-    async def build():  # type: ignore[no-untyped-def]
-        return make_server({7: meter}, port=modbus_port)
-
-    server = sims.run(build())
-    sims.spawn(server.serve_forever)
+    server = ModbusTcpSimulator([MeterSpec(7, "eastron-sdm630", seed=1, energy_start=4321.0)])
+    sims.run(server.start())
+    meter = server.bus.meters[7]
     http_port = free_port()
     (tmp_path / "gw.toml").write_text(f"""
 gateway_id = "e2e-gw"
@@ -46,11 +41,13 @@ gateway_id = "e2e-gw"
 port = {mosquitto.port}
 [outbox]
 path = "{tmp_path / "outbox.db"}"
-[[meters]]
-id = "sdm630-e2e"
-port = {modbus_port}
-unit_id = 7
+[[buses]]
+kind = "modbus-tcp"
+name = "lan"
+host = "127.0.0.1"
+port = {server.port}
 period_s = 0.5
+meters = [{{ id = "sdm630-e2e", model = "eastron-sdm630", unit_id = 7 }}]
 """)
     (tmp_path / "central.toml").write_text(f"""
 database_url = "{db_url}"
@@ -79,7 +76,7 @@ port = {http_port}
     finally:
         gw_rc = stop(gateway)
         central_rc = stop(central)
-        sims.run(server.shutdown())
+        sims.run(server.stop())
         sims.close()
     assert health["status"] == "ok"
     assert gw_rc == 0, (tmp_path / "gw.log").read_text()[-3000:]
@@ -92,7 +89,7 @@ port = {http_port}
     assert all(started <= ts <= datetime.now(UTC) for ts in stamps)
     # Energy only rises, and the value is what the meter's float32 register held.
     assert values == sorted(values, reverse=True)
-    assert 4321.0 <= values[-1] <= meter.import_kwh + 1e-3
+    assert 4321.0 * 0.5 <= values[-1] <= meter.counters["energy_import"] + 1e-3
     float32 = struct.unpack(">f", struct.pack(">f", values[0]))[0]
     assert abs(float32 - values[0]) < 1e-3
     assert all(r["unit"] == "kWh" and r["gateway_id"] == "e2e-gw" for r in rows)

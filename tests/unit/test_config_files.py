@@ -16,7 +16,8 @@ CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 def test_the_samples_load() -> None:
     gw = load(GatewaySettings, CONFIG / "gateway.sample.toml")
-    assert gw.meters[0].id == "sdm630-1"
+    assert [b.kind for b in gw.buses] == ["modbus-rtu", "modbus-tcp", "iec62056-21", "mbus"]
+    assert gw.buses[0].meters[1].id == "sdm72d-02"
     central = load(CentralSettings, CONFIG / "central.sample.toml")
     assert central.http.port == 8080
 
@@ -29,7 +30,12 @@ def test_the_samples_load() -> None:
         ("gateway_id = 'a b'\n", "key 'gateway_id'"),
         ("[mqtt]\npassword = 'changeme'\n", "key 'mqtt.password'"),
         ("[mqtt\nport = 1\n", "not valid TOML"),
-        ("[[meters]]\nport = 502\n", "key 'meters.0.id': Field required"),
+        (
+            "[[buses]]\nkind = 'modbus-tcp'\nname = 'x'\n"
+            "meters = [{ model = 'generic', unit_id = 1 }]\n",
+            "key 'buses.0.modbus-tcp.meters.0.id': Field required",
+        ),
+        ("[[buses]]\nkind = 'can'\n", "key 'buses.0'"),
     ],
 )
 def test_a_wrong_file_names_file_key_and_reason(tmp_path: Path, text: str, expected: str) -> None:
