@@ -36,10 +36,13 @@ path = "{tmp_path / "status.json"}"
 interval_s = 0.5
 [downlink]
 pushed_config = "{tmp_path / "pushed.json"}"
-[[meters]]
-id = "sdm-dead"
+[[buses]]
+kind = "modbus-tcp"
+name = "lan"
+host = "127.0.0.1"
 port = {dead_port}
 period_s = 0.5
+meters = [{{ id = "sdm-dead", model = "eastron-sdm630", unit_id = 1 }}]
 [[synthetic]]
 id = "syn-a"
 period_s = 0.02
@@ -74,7 +77,7 @@ count = 30
         assert 'm2c_device_up{device="sdm-dead"} 0.0' in text
         assert 'm2c_device_reads_total{device="syn-a"}' in text or "m2c_device_reads" in text
         assert "m2c_uplink_connected 1.0" in text
-        assert 'm2c_device_errors_total{device="sdm-dead",kind="timeout"}' in text
+        assert 'm2c_device_errors_total{device="sdm-dead",kind="connection"}' in text
 
         # Status for a person at the Pi, from another process.
         wait_for(lambda: (tmp_path / "status.json").exists(), 5, "status file")
