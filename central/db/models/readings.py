@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Float, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from central.db.base import Base
@@ -15,10 +15,7 @@ class ReadingRow(Base):
     """A reading's identity is (meter_id, quantity, ts): redelivery is a no-op."""
 
     __tablename__ = "readings"
-    __table_args__ = (
-        UniqueConstraint("meter_id", "quantity", "ts"),
-        Index("ix_readings_meter_ts", "meter_id", "ts"),
-    )
+    __table_args__ = (UniqueConstraint("meter_id", "quantity", "ts"),)
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
