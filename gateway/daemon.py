@@ -28,6 +28,9 @@ from prometheus_client import CollectorRegistry
 from contract.mqtt import CommandReply, Event, FieldPayment, Reading
 from drivers.modbus.models import ModelCatalog
 from gateway import metrics
+from gateway.cashier.app import CashierApp
+from gateway.cashier.config import CashierFile
+from gateway.cashier.link import CashierLink, to_event
 from gateway.downlink import CommandRejected, ConfigStore, Downlink, write_atomic
 from gateway.health import DeviceHealth
 from gateway.outbox import Outbox, Quota
@@ -140,6 +143,16 @@ class Gateway:
     async def submit_payments(self, payments: Sequence[FieldPayment]) -> None:
         bodies = [p.model_dump_json() for p in payments]
         await asyncio.to_thread(self.outbox.put_bodies, "payments", bodies)
+
+    def put_event(self, event: Event) -> None:
+        self.outbox.put_bodies("events", [event.model_dump_json()])
+
+    def attach_cashier(self, app: CashierApp) -> CashierLink:
+        """The field cashier: pushed bill caches in, field payments up (exactly once)."""
+        link = CashierLink(app, submit_payments=self.submit_payments)
+        self.downlink.register("bill_cache", link.bill_cache)
+        self.add_poller(link.run)
+        return link
 
     def add_poller(self, factory: PollerFactory) -> None:
         self._pollers.append(factory)
@@ -316,10 +329,21 @@ class Gateway:
 
 
 async def serve_forever(
-    settings: GatewaySettings, *, set_log_level: Callable[[str], None] | None = None
+    settings: GatewaySettings,
+    *,
+    set_log_level: Callable[[str], None] | None = None,
+    cashier: CashierFile | None = None,
 ) -> None:
     """Run until SIGINT or SIGTERM (what ``m2c gateway run`` and systemd use)."""
     gateway = Gateway(settings, set_log_level=set_log_level, notifier=Notifier())
+    if cashier is not None:
+        gateway.attach_cashier(
+            CashierApp.build(
+                cashier,
+                on_event=lambda e: gateway.put_event(to_event(gateway.gateway_id, e)),
+                on_outcome=lambda o: gateway.put_event(to_event(gateway.gateway_id, o)),
+            )
+        )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, gateway.stop)

@@ -136,6 +136,9 @@ class GatewaySettings(BaseSettings):
         default=(), description="more meter model folders, besides config/meters"
     )
     buses: tuple[Bus, ...] = ()
+    cashier: Path | None = Field(
+        default=None, description="the field cashier's TOML file (see config/cashier.toml)"
+    )
     synthetic: tuple[SyntheticMeter, ...] = ()
 
     @field_validator("gateway_id")

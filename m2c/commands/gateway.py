@@ -46,10 +46,14 @@ def _load(path: Path | None) -> Any:
 def _run(args: argparse.Namespace) -> int:
     import asyncio
 
+    from gateway.cashier.config import CashierFile
     from gateway.daemon import serve_forever
+    from m2c.configfile import load
     from m2c.logs import set_level
 
-    asyncio.run(serve_forever(_load(args.config), set_log_level=set_level))
+    settings = _load(args.config)
+    cashier = load(CashierFile, settings.cashier) if settings.cashier else None
+    asyncio.run(serve_forever(settings, set_log_level=set_level, cashier=cashier))
     return 0
 
 

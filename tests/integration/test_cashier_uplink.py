@@ -1,0 +1,124 @@
+"""Cash taken in the field reaches central exactly once: the gateway daemon with its cashier,
+a private broker, central's ingest on SQLite; central is down while the cashier collects."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from central.db.engine import make_engine
+from central.db.migrate import upgrade
+from central.db.models.ingest import FieldPaymentRow
+from central.ingest.worker import IngestWorker
+from central.settings import BrokerSettings
+from contract.mqtt import Command
+from gateway.cashier.app import CashierApp
+from gateway.cashier.config import CashierConfig, CashierFile
+from gateway.cashier.keys import create_signing_key
+from gateway.daemon import Gateway
+from gateway.printing.config import PrinterConfig
+from gateway.settings import (
+    DownlinkSettings,
+    GatewaySettings,
+    MetricsSettings,
+    MqttSettings,
+    OutboxSettings,
+    StatusSettings,
+)
+from simulators.printer.machine import PrinterMachine
+from simulators.printer.servers import TcpPrinterServer
+from tests.support.broker import Mosquitto
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def _until(predicate, seconds: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(seconds / 0.1)):
+        if predicate():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_field_payment_reaches_central_once(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    create_signing_key(tmp_path / "key.pem")
+    engine = make_engine(f"sqlite:///{tmp_path / 'central.db'}")
+    upgrade(engine)
+
+    def stored() -> list[tuple[str, int]]:
+        with engine.connect() as conn:
+            return [
+                tuple(r)
+                for r in conn.execute(select(FieldPaymentRow.payment_id, FieldPaymentRow.amount))
+            ]
+
+    settings = BrokerSettings(port=mosquitto.port, client_id="central-t")
+    first = IngestWorker(settings, engine)  # central has run before: the broker keeps its session
+    first.start()
+    assert first.connected.wait(10)
+    first.stop()
+
+    async def run() -> None:
+        printer = TcpPrinterServer(PrinterMachine(384, out_dir=tmp_path / "png"), idle_flush_s=None)
+        port = await printer.start()
+        gw = tmp_path / "gw"
+        gateway = Gateway(
+            GatewaySettings(
+                gateway_id="gw-cash",
+                mqtt=MqttSettings(port=mosquitto.port),
+                outbox=OutboxSettings(path=gw / "outbox.db"),
+                metrics=MetricsSettings(enabled=False),
+                status=StatusSettings(path=gw / "status.json"),
+                downlink=DownlinkSettings(pushed_config=gw / "pushed.json"),
+            )
+        )
+        app = CashierApp.build(
+            CashierFile(
+                cashier=CashierConfig(
+                    gateway_id="gw-cash",
+                    data_dir=gw / "cashier",
+                    signing_key=tmp_path / "key.pem",
+                    cashier_name="Lê Thị Thu",
+                    listen_port=0,
+                ),
+                printer=PrinterConfig(transport="tcp", address="127.0.0.1", port=port),
+            )
+        )
+        link = gateway.attach_cashier(app)
+        task = asyncio.create_task(gateway.run())
+        push = json.loads((ROOT / "config/samples/bill_cache_route.json").read_text("utf-8"))
+        reply = await gateway.downlink.handle(
+            Command(id="c-1", kind="bill_cache", args=push).model_dump_json().encode()
+        )
+        assert reply.ok, reply.reason
+        owed = int(str(app.cashier.lookup(app.cache.get("HD-2611-0001")[0].account)[0]["owed"]))
+        payment = app.cashier.pay("HD-2611-0001", owed)  # central is not running
+        await _until(lambda: link.forwarded == 1, 10, "the payment in the outbox")
+        await _until(lambda: gateway.outbox.stats().depth == 0, 10, "the broker's PUBACK")
+        assert stored() == []
+
+        worker = IngestWorker(settings, engine)
+        worker.start()  # central comes back: the broker hands over what it kept
+        try:
+            await _until(lambda: len(stored()) == 1, 15, "the payment at central")
+            # The same payment again (as after a crash before the ledger marked it sent).
+            recorded = app.ledger.get(payment.payment_id)
+            assert recorded is not None
+            assert app.ledger.pending_payments() == []  # marked sent after the outbox took it
+            await gateway.submit_payments([recorded[0]])
+            await _until(lambda: gateway.outbox.stats().depth == 0, 10, "the resend's PUBACK")
+            await asyncio.sleep(1.0)
+        finally:
+            worker.stop()
+            gateway.stop()
+            await task
+            await printer.stop()
+        assert stored() == [(payment.payment_id, owed)]
+
+    asyncio.run(run())
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(FieldPaymentRow)) == 1
+    engine.dispose()
