@@ -151,6 +151,7 @@ class Gateway:
         """The field cashier: pushed bill caches in, field payments up (exactly once)."""
         link = CashierLink(app, submit_payments=self.submit_payments)
         self.downlink.register("bill_cache", link.bill_cache)
+        self.downlink.register_command("print", link.print_command)
         self.add_poller(link.run)
         return link
 

@@ -30,6 +30,7 @@ from gateway.settings import GatewaySettings
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[str]]  # returns a short outcome text
+CommandHandler = Callable[[Command], Awaitable[str]]  # for handlers that need the command's id
 
 
 class CommandRejected(Exception):
@@ -141,6 +142,7 @@ class Downlink:
         self.config = config
         self.set_log_level = set_log_level
         self.handlers: dict[str, Handler] = {}
+        self.command_handlers: dict[str, CommandHandler] = {}
         self._replies: OrderedDict[str, CommandReply] = OrderedDict()
         self._remember = remember
         self.received = 0
@@ -149,6 +151,10 @@ class Downlink:
     def register(self, kind: str, handler: Handler) -> None:
         """Handle ``kind`` (``read_now``, ``restart_bus``, ``print``, ``bill_cache``)."""
         self.handlers[kind] = handler
+
+    def register_command(self, kind: str, handler: CommandHandler) -> None:
+        """Like :meth:`register`, for a handler that is given the whole command (its id)."""
+        self.command_handlers[kind] = handler
 
     async def handle(self, payload: bytes) -> CommandReply:
         """Run one downlink message and send its reply; never raises for bad input."""
@@ -192,6 +198,9 @@ class Downlink:
             except ValueError as exc:
                 raise CommandRejected(str(exc)) from exc
             return f"log level {level}"
+        whole = self.command_handlers.get(command.kind)
+        if whole is not None:
+            return await whole(command)
         handler = self.handlers.get(command.kind)
         if handler is None:
             raise CommandRejected(f"no handler for {command.kind!r} on this gateway")

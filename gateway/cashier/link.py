@@ -18,8 +18,9 @@ import structlog
 from pydantic import ValidationError
 
 from contract.bill_cache import BillCachePush
-from contract.mqtt import Event, FieldPayment
+from contract.mqtt import Command, Event, FieldPayment
 from gateway.cashier.app import CashierApp
+from gateway.cashier.service import CashierError
 from gateway.downlink import CommandRejected
 
 log = structlog.get_logger(__name__)
@@ -48,6 +49,15 @@ class CashierLink:
             raise CommandRejected(f"bill_cache: {exc.errors()[0]['msg']}") from exc
         count = await asyncio.to_thread(self.app.cache.apply, push)
         return f"{count} bills cached"
+
+    async def print_command(self, command: Command) -> str:
+        """The ``print`` downlink command: the job is named after the command, so a redelivered
+        command never prints twice."""
+        try:
+            job = await asyncio.to_thread(self.app.cashier.handle_print_command, command)
+        except CashierError as exc:
+            raise CommandRejected(f"{exc.code}: {exc}") from exc
+        return f"print job {job} queued"
 
     async def forward_once(self) -> int:
         pending = await asyncio.to_thread(self.app.ledger.pending_payments, 100)

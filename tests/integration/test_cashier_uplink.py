@@ -94,6 +94,16 @@ def test_a_field_payment_reaches_central_once(tmp_path: Path, mosquitto: Mosquit
             Command(id="c-1", kind="bill_cache", args=push).model_dump_json().encode()
         )
         assert reply.ok, reply.reason
+        printing = Command(id="c-2", kind="print", args={"bill_id": "HD-2611-0002"})
+        first = await gateway.downlink.handle(printing.model_dump_json().encode())
+        assert first.ok, first.reason
+        bad = Command(id="c-3", kind="print", args={"bill_id": "HD-0000-NOPE"})
+        refused = await gateway.downlink.handle(bad.model_dump_json().encode())
+        assert not refused.ok
+        assert "unknown_bill" in refused.reason
+        again = await gateway.downlink.handle(printing.model_dump_json().encode())
+        assert again == first  # a redelivered command is answered, not run twice
+        assert [j.id for j in app.queue.jobs() if j.ref == "HD-2611-0002"] == ["cmd-c-2"]
         owed = int(str(app.cashier.lookup(app.cache.get("HD-2611-0001")[0].account)[0]["owed"]))
         payment = app.cashier.pay("HD-2611-0001", owed)  # central is not running
         await _until(lambda: link.forwarded == 1, 10, "the payment in the outbox")
