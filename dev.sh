@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 
 VENV=${M2C_VENV:-.venv}
 DEBS=(mosquitto python3-venv fonts-dejavu-core fonts-noto-cjk)
-TEST_DEBS=(mbpoll)
+TEST_DEBS=(mbpoll systemd)
 
 sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

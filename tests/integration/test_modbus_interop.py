@@ -22,11 +22,14 @@ from simulators.modbus.rtu import ModbusRtuSimulator
 from simulators.modbus.tcp import ModbusTcpSimulator
 from tests.support.aio import run_async
 from tests.support.nullmodem import NullModem
+from tests.support.tools import require
 
 MBPOLL = shutil.which("mbpoll")
-pytestmark = pytest.mark.skipif(
-    MBPOLL is None, reason="mbpoll is not installed (dev.sh installs it)"
-)
+
+
+@pytest.fixture(autouse=True)
+def _mbpoll_installed() -> None:
+    require("mbpoll", "mbpoll")
 
 
 async def _mbpoll(*args: str) -> tuple[int, str]:

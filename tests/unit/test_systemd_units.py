@@ -4,11 +4,10 @@ Type=notify with a watchdog, restart always, a sandbox with one writable directo
 from __future__ import annotations
 
 import configparser
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.support.tools import require
 
 UNITS = Path(__file__).resolve().parents[2] / "systemd"
 
@@ -34,8 +33,8 @@ def test_gateway_unit_is_notify_watchdog_and_sandboxed() -> None:
     assert service["DevicePolicy"] == "closed"
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not here")
 def test_systemd_analyze_verify_finds_nothing(tmp_path: Path) -> None:
+    require("systemd-analyze", "systemd")
     names = []
     for unit in UNITS.glob("*.service"):
         text = unit.read_text().replace("/opt/meter2cash/.venv/bin/m2c", "/bin/true")
