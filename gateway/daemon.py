@@ -34,6 +34,7 @@ from gateway.cashier.link import CashierLink, to_event
 from gateway.downlink import CommandRejected, ConfigStore, Downlink, write_atomic
 from gateway.health import DeviceHealth
 from gateway.outbox import Outbox, Quota
+from gateway.polling.config import Bus, bus_name
 from gateway.polling.factory import build_schedulers
 from gateway.polling.health import HealthEvent
 from gateway.polling.scheduler import BusScheduler
@@ -93,6 +94,7 @@ class Gateway:
             self.gateway_id, reply=self._reply, config=self.config, set_log_level=set_log_level
         )
         self.downlink.register("read_now", self._read_now)
+        self.downlink.register("restart_bus", self._restart_bus)
         self.uplink = Uplink(
             settings.mqtt,
             self.gateway_id,
@@ -178,15 +180,17 @@ class Gateway:
             await self.downlink.handle(payload)
 
     # -- sources: bus schedulers for the configured meters, and the synthetic test meter -------
-    def _start_sources(self, settings: GatewaySettings) -> None:
-        polling = settings.polling
-        self._schedulers = build_schedulers(
-            polling.buses,
+    def _build(self, settings: GatewaySettings, buses: Sequence[Bus]) -> list[BusScheduler]:
+        return build_schedulers(
+            buses,
             sink=self.submit,
             on_event=self._health_event,
             registry=self.registry,
-            catalog=ModelCatalog(polling.model_dirs),
+            catalog=ModelCatalog(settings.polling.model_dirs),
         )
+
+    def _start_sources(self, settings: GatewaySettings) -> None:
+        self._schedulers = self._build(settings, settings.polling.buses)
         self._polls = [asyncio.create_task(s.run()) for s in self._schedulers]
         for spec in settings.synthetic:
             source = SyntheticMeterSource(spec, submit=self.submit, position=self.outbox.checkpoint)
@@ -215,6 +219,23 @@ class Gateway:
         MQTT and outbox sections take effect at the next start."""
         await self._stop_sources()
         self._start_sources(settings)
+
+    async def _restart_bus(self, args: dict[str, Any]) -> str:
+        """The ``restart_bus`` command: close the bus's port or connections and open them anew."""
+        name = args.get("bus")
+        settings = self.config.current
+        buses = [b for b in settings.polling.buses if bus_name(b) == name]
+        at = [i for i, s in enumerate(self._schedulers) if s.name == name]
+        if not buses or not at:
+            raise CommandRejected(f"no bus {name!r} on this gateway")
+        i = at[0]
+        self._schedulers[i].stop()  # closes its transports as it ends
+        await self._polls[i]
+        (fresh,) = self._build(settings, buses)
+        self._schedulers[i] = fresh
+        self._polls[i] = asyncio.create_task(fresh.run())
+        self.on_event("bus_restarted", subject=str(name))
+        return f"bus {name} restarted"
 
     async def _read_now(self, args: dict[str, Any]) -> str:
         meter = args.get("meter_id")

@@ -99,6 +99,8 @@ count = 30
         for command in (
             contract.Command(id="c-read", kind="read_now", args={"meter_id": "nope"}),
             contract.Command(id="c-log", kind="set_log_level", args={"level": "debug"}),
+            contract.Command(id="c-bus", kind="restart_bus", args={"bus": "lan"}),
+            contract.Command(id="c-bus2", kind="restart_bus", args={"bus": "attic"}),
             contract.Command(
                 id="c-cfg",
                 kind="config",
@@ -112,7 +114,7 @@ count = 30
             rs = [contract.CommandReply.model_validate_json(p) for p in collector.on("/replies")]
             return {r.command_id: r for r in rs}
 
-        wait_for(lambda: len(replies()) == 4, 10, "four replies")
+        wait_for(lambda: len(replies()) == 6, 10, "six replies")
         r = replies()
         assert (r["c-read"].ok, r["c-log"].ok, r["c-cfg"].ok, r[""].ok) == (
             False,
@@ -121,6 +123,11 @@ count = 30
             False,
         )
         assert "nope" in r["c-read"].reason
+        assert r["c-bus"].ok, r["c-bus"].reason
+        assert not r["c-bus2"].ok
+        assert "attic" in r["c-bus2"].reason
+        wait_for(lambda: any(e.kind == "bus_restarted" for e in events()), 10, "bus_restarted")
+        assert [e.subject for e in events() if e.kind == "bus_restarted"] == ["lan"]
         assert "malformed" in r[""].reason
         assert levels == ["debug"]
         wait_for(lambda: readings_of("syn-b") == 20, 10, "the pushed meter's readings")
