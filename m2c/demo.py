@@ -126,7 +126,7 @@ async def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
         engine.dispose()
     print(
         f"demo stopped: {worker.stored} readings in {work / 'central.db'}; "
-        f"gateway outbox {work / 'gateway' / 'outbox.db'}",
+        f"gateway outbox {work / 'gateway' / 'outbox.db'}; printouts in {work / 'printouts'}",
         file=out,
     )
     return 0
