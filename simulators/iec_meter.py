@@ -10,7 +10,6 @@ standard's longest reaction time), and a battery meter ignores a sign-on without
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta, timezone
 from pathlib import Path
@@ -27,7 +26,7 @@ from drivers.iec62056.frames import (
 )
 from drivers.iec62056.meter import Command, Garbled, MeterCodec, Nak, OptionSelect, SignOnRequest
 from simulators.profiles import Clock, Faults, Register, electricity, utcnow
-from simulators.ptylink import PtyPort
+from simulators.ptylink import PtyDeviceServer, PtyPort
 
 log = structlog.get_logger(__name__)
 
@@ -109,7 +108,7 @@ class BusCounters:
     garbled: int = 0
 
 
-class IecBus:
+class IecBus(PtyDeviceServer):
     """Meters sharing one simulated port. ``await start()``, read ``path``, ``await stop()``."""
 
     def __init__(
@@ -129,38 +128,14 @@ class IecBus:
         self.parity_on_wire = parity_on_wire
         self.switch_grace_s = switch_grace_s
         self.counters = BusCounters()
-        self.port: PtyPort | None = None
-        self._task: asyncio.Task[None] | None = None
         self._codec = MeterCodec()
         self._talking: IecMeter | None = None
         self._talk_ends = 0.0
         self._last_block = b""
         self._awake_until = 0.0
 
-    @property
-    def path(self) -> str:
-        if self.port is None:
-            raise RuntimeError("the bus is not started")
-        return self.port.path
-
-    async def start(self) -> None:
-        self.port = PtyPort(self.link, wire_timing=self.wire_timing, bits_per_char=10)
-        self._task = asyncio.create_task(self._serve(), name="iec-bus")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self.port is not None:
-            self.port.close()
-
-    async def __aenter__(self) -> IecBus:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
+    def _open_port(self) -> PtyPort:
+        return PtyPort(self.link, wire_timing=self.wire_timing, bits_per_char=10)
 
     async def _serve(self) -> None:
         assert self.port is not None

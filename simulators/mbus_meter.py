@@ -10,7 +10,6 @@ telegram again; a heat meter can split its answer over two telegrams (DIF 0x1F).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta, timezone
@@ -38,7 +37,7 @@ from drivers.mbus.frames import (
 from drivers.mbus.master import SelectSecondary
 from drivers.mbus.records import Header, encode_header, encode_record
 from simulators.profiles import Clock, Faults, Register, electricity, utcnow, water
-from simulators.ptylink import PtyPort
+from simulators.ptylink import PtyDeviceServer, PtyPort
 
 MEDIUM_CODE = {"water": 0x07, "heat": 0x04}
 DELTA_T_K = 20.0
@@ -142,7 +141,7 @@ class BusCounters:
     garbled: int = 0
 
 
-class MbusBus:
+class MbusBus(PtyDeviceServer):
     """Meters on one simulated M-Bus port. ``await start()``, read ``path``, ``await stop()``."""
 
     def __init__(
@@ -158,34 +157,10 @@ class MbusBus:
         self.baudrate = baudrate
         self.wire_timing = wire_timing
         self.counters = BusCounters()
-        self.port: PtyPort | None = None
-        self._task: asyncio.Task[None] | None = None
         self._parser = FrameParser()
 
-    @property
-    def path(self) -> str:
-        if self.port is None:
-            raise RuntimeError("the bus is not started")
-        return self.port.path
-
-    async def start(self) -> None:
-        self.port = PtyPort(self.link, wire_timing=self.wire_timing)
-        self._task = asyncio.create_task(self._serve(), name="mbus-bus")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self.port is not None:
-            self.port.close()
-
-    async def __aenter__(self) -> MbusBus:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
+    def _open_port(self) -> PtyPort:
+        return PtyPort(self.link, wire_timing=self.wire_timing)
 
     async def _serve(self) -> None:
         assert self.port is not None

@@ -26,7 +26,9 @@ import os
 import pty
 import select
 import termios
+from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import Self
 
 _SPEEDS: tuple[int, ...] = (
     50,
@@ -177,3 +179,44 @@ class PtyPort:
             with contextlib.suppress(FileNotFoundError):
                 self.link.unlink()
         os.close(self.master_fd)
+
+
+class PtyDeviceServer(ABC):
+    """A simulated device (or bus of them) serving one pty: ``await start()``, read ``path``,
+    ``await stop()``, or ``async with``. Subclasses open the port and answer in ``_serve``."""
+
+    port: PtyPort | None = None
+    _task: asyncio.Task[None] | None = None
+
+    @abstractmethod
+    def _open_port(self) -> PtyPort:
+        """The pty, framed and timed as this device's line is."""
+
+    @abstractmethod
+    async def _serve(self) -> None:
+        """Read requests from ``self.port`` and answer them, until cancelled."""
+
+    @property
+    def path(self) -> str:
+        if self.port is None:
+            raise RuntimeError("the device is not started")
+        return self.port.path
+
+    async def start(self) -> None:
+        self.port = self._open_port()
+        self._task = asyncio.create_task(self._serve(), name=type(self).__name__)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.port is not None:
+            self.port.close()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
