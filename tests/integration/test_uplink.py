@@ -4,9 +4,6 @@ retained status, TLS with client certificates, fallback to MQTT 3.1.1, rate limi
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from contract import mqtt as contract
@@ -18,22 +15,7 @@ from tests.support.mqtt import Collector, wait_for
 from tests.support.old_broker import V311OnlyProxy
 from tests.support.readings import number, reading
 from tests.support.tls import make_pki
-
-
-@contextmanager
-def running(uplink: Uplink) -> Iterator[None]:
-    stop = asyncio.Event()
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_until_complete, args=(uplink.run(stop),))
-    uplink.start()
-    thread.start()
-    try:
-        yield
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
-        loop.close()
-        uplink.stop()
+from tests.support.uplink import running
 
 
 def _received(collector: Collector) -> list[int]:
