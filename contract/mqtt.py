@@ -82,6 +82,45 @@ class Reading(_Payload):
     ts: AwareDatetime
     quality: tuple[QualityFlag, ...] = ()
 
+    @classmethod
+    def trusted(
+        cls,
+        meter_id: str,
+        quantity: str,
+        value: float,
+        unit: str,
+        ts: datetime,
+        quality: tuple[QualityFlag, ...] = (),
+    ) -> Reading:
+        """A reading from parts a driver has already checked, built without validation.
+
+        For pollers that make a hundred thousand readings a second: about a quarter of the cost
+        of ``model_construct``. The caller guarantees what validation would: a valid meter id and
+        quantity, a finite value, an aware UTC ``ts``. The result equals the validated model.
+        """
+        reading = _new(cls)
+        _set(
+            reading,
+            "__dict__",
+            {
+                "meter_id": meter_id,
+                "quantity": quantity,
+                "value": value,
+                "unit": unit,
+                "ts": ts,
+                "quality": quality,
+            },
+        )
+        _set(reading, "__pydantic_fields_set__", _READING_FIELDS)
+        _set(reading, "__pydantic_extra__", None)
+        _set(reading, "__pydantic_private__", None)
+        return reading
+
+
+_new = object.__new__
+_set = object.__setattr__
+_READING_FIELDS = frozenset(Reading.model_fields)
+
 
 class ReadingsBatch(_Payload):
     """Many readings in one message. ``seq`` grows by one per batch and gateway."""

@@ -120,8 +120,9 @@ class _Slot:
 class BlockDecoder:
     """Decodes the answers to a fixed list of requests, with the work done once up front.
 
-    ``decode(blocks)`` takes the registers of each request, in the order of ``requests``
-    (each a ``(fc, address, count)``), and returns ``(quantity, value, unit)`` triples.
+    ``decode(blocks)`` takes the answer to each request as bytes (its registers as big-endian
+    words, as they come off the wire), in the order of ``requests`` (each a
+    ``(fc, address, count)``), and returns ``(quantity, value, unit)`` triples.
     """
 
     def __init__(
@@ -148,12 +149,17 @@ class BlockDecoder:
                     raise ValueError(f"{reg.quantity}: register {part.address:#06x} is not read")
             slots.append(_Slot(reg.quantity, reg.unit, tuple(parts)))
         self._slots = tuple(slots)
-        self._packers = tuple(struct.Struct(f">{count}H") for _, _, count in requests)
+        self._sizes = tuple(2 * count for _, _, count in requests)
 
     def decode(
-        self, blocks: Sequence[Sequence[int]]
+        self, blocks: Sequence[bytes]
     ) -> tuple[list[tuple[str, float, str]], list[DecodeError]]:
-        raw = [p.pack(*b) for p, b in zip(self._packers, blocks, strict=True)]
+        raw = blocks
+        if len(raw) != len(self._sizes) or any(
+            len(b) != n for b, n in zip(raw, self._sizes, strict=True)
+        ):
+            got = [len(b) for b in raw]
+            raise ValueError(f"answers of {got} bytes for requests of {list(self._sizes)}")
         out: list[tuple[str, float, str]] = []
         errors: list[DecodeError] = []
         for slot in self._slots:

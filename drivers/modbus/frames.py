@@ -96,6 +96,21 @@ def exception_pdu(fc: int, code: int) -> bytes:
     return bytes((fc | 0x80, code))
 
 
+def read_response_data(pdu: bytes, fc: int, count: int) -> bytes:
+    """The register bytes of an answer ``pdu`` to a read of ``count`` registers by ``fc``.
+
+    A refusal raises :class:`ModbusExceptionCode`; a PDU that does not fit the request raises
+    :class:`ModbusFrameError`.
+    """
+    if len(pdu) == 2 and pdu[0] == fc | 0x80:
+        raise ModbusExceptionCode(fc, pdu[1], "refused by the server")
+    if len(pdu) != 2 + 2 * count or pdu[0] != fc or pdu[1] != 2 * count:
+        raise ModbusFrameError(
+            f"answer {pdu[:8].hex()} ({len(pdu)} bytes) does not fit FC{fc:02d} x{count}"
+        )
+    return pdu[2:]
+
+
 # --- RTU ------------------------------------------------------------------------------------
 
 

@@ -93,6 +93,14 @@ class ModbusTcpBus(_BusBase):
     host: str = "127.0.0.1"
     port: int = Field(default=502, ge=1, le=65535)
     concurrency: int = Field(default=32, ge=1, le=4096)
+    serial_gateway: bool = Field(
+        default=False,
+        description=(
+            "the meters are RS-485 meters behind a TCP gateway: one request at a time per host "
+            "and port, and each meter's silence kept; otherwise a meter's silence applies only "
+            "when its overrides set silence_ms"
+        ),
+    )
     meters: list[ModbusTcpMeter] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -47,9 +47,12 @@ def _device(
     cost: Cost,
     sleep: Callable[[float], Awaitable[None]],
     wall: Callable[[], datetime],
+    silence_s: float | None = None,
 ) -> ModbusDevice:
     try:
-        return ModbusDevice(meter_id, model, unit_id, link, cost=cost, wall=wall, sleep=sleep)
+        return ModbusDevice(
+            meter_id, model, unit_id, link, cost=cost, silence_s=silence_s, wall=wall, sleep=sleep
+        )
     except PlanError as exc:
         raise PollingConfigError(f"{where}: {exc}") from exc
 
@@ -132,9 +135,19 @@ def _build_modbus_tcp(bus: ModbusTcpBus, ctx: BuildContext) -> BusParts:
         model = _model(ctx.catalog, where, m.model, m.overrides)
         key = (m.host or bus.host, m.port or bus.port)
         if key not in links:
-            links[key] = ModbusLink.tcp(key[0], key[1], timeout_s=model.limits.timeout_s + 1.0)
+            links[key] = ModbusLink.tcp(
+                key[0],
+                key[1],
+                timeout_s=model.limits.timeout_s + 1.0,
+                one_at_a_time=bus.serial_gateway,
+            )
+        # A meter's silence is a serial line's: kept behind a serial gateway, or when asked for.
+        keep = bus.serial_gateway or m.overrides.silence_ms is not None
+        silence = None if keep else 0.0
         devices.append(
-            _device(where, m.id, model, m.unit_id, links[key], Cost.tcp(), ctx.sleep, ctx.wall)
+            _device(
+                where, m.id, model, m.unit_id, links[key], Cost.tcp(), ctx.sleep, ctx.wall, silence
+            )
         )
     return BusParts(
         bus.name,

@@ -64,3 +64,24 @@ def test_offsets_are_normalised_not_lost() -> None:
     )
     assert r.ts.tzinfo is UTC
     assert r.ts.hour == 0
+
+
+def test_a_trusted_reading_equals_the_validated_one() -> None:
+    ts = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    fields = {
+        "meter_id": "sdm630-1",
+        "quantity": "energy_import",
+        "value": 1234.5,
+        "unit": "kWh",
+        "ts": ts,
+        "quality": ("time_from_gateway", "stale"),
+    }
+    checked = mqtt.Reading(**fields)  # type: ignore[arg-type]
+    fast = mqtt.Reading.trusted(**fields)  # type: ignore[arg-type]
+    assert fast == checked
+    assert hash(fast) == hash(checked)
+    assert fast.model_dump_json() == checked.model_dump_json()
+    assert fast.model_fields_set == checked.model_fields_set
+    assert mqtt.Reading.model_validate_json(fast.model_dump_json()) == checked
+    with pytest.raises(ValidationError):  # still frozen
+        fast.value = 1.0  # type: ignore[misc]

@@ -89,6 +89,16 @@ def test_block_decoder_agrees_with_the_plain_decoder(ps: list[Part], data: st.Da
     ]
     words = {**words_of(3, 0, blocks[0]), **words_of(3, 32, blocks[1])}
     plain, plain_errors = decode(regs, words)
-    fast, fast_errors = BlockDecoder(regs, requests).decode(blocks)
+    wire = [struct.pack(f">{len(b)}H", *b) for b in blocks]
+    fast, fast_errors = BlockDecoder(regs, requests).decode(wire)
     assert [(v.quantity, v.value, v.unit) for v in plain] == fast
     assert [e.quantity for e in plain_errors] == [e.quantity for e in fast_errors]
+
+
+def test_block_decoder_refuses_answers_of_the_wrong_size() -> None:
+    from drivers.modbus.decode import BlockDecoder
+
+    decoder = BlockDecoder([Register("a", 4, (Part(0, "f32"),))], [(4, 0, 2)])
+    assert decoder.decode([struct.pack(">f", 1.5)]) == ([("a", 1.5, "")], [])
+    with pytest.raises(ValueError, match=r"answers of \[2\] bytes for requests of \[4\]"):
+        decoder.decode([b"\x00\x01"])

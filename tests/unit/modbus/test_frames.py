@@ -16,6 +16,8 @@ from drivers.modbus.frames import (
     mbap_frame,
     parse_read_request,
     read_request_pdu,
+    read_response_data,
+    read_response_pdu,
     rtu_frame,
 )
 
@@ -150,3 +152,28 @@ def test_request_pdu_exceptions(pdu: bytes, code: int) -> None:
 
 def test_request_pdu_ok() -> None:
     assert parse_read_request(read_request_pdu(4, 0x156, 2)) == ReadRequest(4, 0x156, 2)
+
+
+@given(st.binary(max_size=260), st.sampled_from([3, 4]), st.integers(1, 125))
+def test_read_response_data_raises_only_its_own_errors(pdu: bytes, fc: int, count: int) -> None:
+    refused: int | None = None
+    data = b""
+    try:
+        data = read_response_data(pdu, fc, count)
+    except ModbusExceptionCode as exc:
+        refused = exc.code
+    except ModbusFrameError:
+        return
+    if refused is not None:
+        assert (len(pdu), pdu[0], refused) == (2, fc | 0x80, pdu[1])
+    else:
+        assert (len(data), pdu[0], pdu[1]) == (2 * count, fc, 2 * count)
+
+
+def test_read_response_data_of_a_good_answer_and_a_refusal() -> None:
+    assert read_response_data(read_response_pdu(4, [1, 0xABCD]), 4, 2) == b"\x00\x01\xab\xcd"
+    with pytest.raises(ModbusExceptionCode) as info:
+        read_response_data(bytes((0x83, 2)), 3, 2)
+    assert info.value.code == 2
+    with pytest.raises(ModbusFrameError, match="does not fit FC03 x2"):
+        read_response_data(read_response_pdu(3, [1]), 3, 2)
