@@ -49,7 +49,7 @@ def _crc_table() -> tuple[int, ...]:
 _TABLE = _crc_table()
 
 
-def crc16(data: bytes) -> int:
+def crc16(data: bytes | bytearray) -> int:
     """Modbus CRC-16 (poly 0xA001 reflected, init 0xFFFF); sent low byte first."""
     crc = 0xFFFF
     for b in data:
@@ -176,6 +176,65 @@ class RtuRequestDecoder:
             raise ModbusFrameError(f"CRC mismatch in {frame.hex()}")
         del buf[:length]
         return RtuFrame(frame[0], frame[1:-2])
+
+
+class RtuAnswerDecoder:
+    """The answer to one read request (``unit``, ``fc``, ``count``) in what the line delivers.
+
+    Bytes before it — a late answer of another meter, line noise, a frame that fails its CRC —
+    are skipped (counted in ``skipped`` and ``crc_errors``): the answer is the first frame from
+    ``unit`` with the right function, length and CRC. :meth:`answer` returns its register bytes,
+    ``None`` while more bytes are needed, and raises :class:`ModbusExceptionCode` when the meter
+    refused the request.
+    """
+
+    def __init__(self, unit: int, fc: int, count: int) -> None:
+        self._buf = bytearray()
+        self._ok = bytes((unit, fc))
+        self._refused = bytes((unit, fc | 0x80))
+        self._fc = fc
+        self._size = 5 + 2 * count
+        self._byte_count = 2 * count
+        self.skipped = 0
+        self.crc_errors = 0
+
+    def feed(self, data: bytes) -> None:
+        self._buf += data
+
+    @property
+    def pending(self) -> int:
+        """Bytes held that may still become the answer."""
+        return len(self._buf)
+
+    def _skip(self, n: int) -> None:
+        del self._buf[:n]
+        self.skipped += n
+
+    def answer(self) -> bytes | None:
+        buf = self._buf
+        while True:
+            starts = [i for i in (buf.find(self._ok), buf.find(self._refused)) if i >= 0]
+            if not starts:
+                # the last byte may be the unit id of an answer still arriving
+                self._skip(max(0, len(buf) - 1) if buf[-1:] == self._ok[:1] else len(buf))
+                return None
+            self._skip(min(starts))
+            refused = buf[1] != self._fc
+            size = 5 if refused else self._size
+            if not refused and len(buf) >= 3 and buf[2] != self._byte_count:
+                self._skip(1)
+                continue
+            if len(buf) < size:
+                return None
+            if crc16(buf[: size - 2]) != int.from_bytes(buf[size - 2 : size], "little"):
+                self.crc_errors += 1
+                self._skip(1)
+                continue
+            frame = bytes(buf[:size])
+            del buf[:size]
+            if refused:
+                raise ModbusExceptionCode(self._fc, frame[2], "refused by the meter")
+            return frame[3:-2]
 
 
 # --- Modbus TCP -----------------------------------------------------------------------------

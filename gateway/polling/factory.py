@@ -93,14 +93,8 @@ def _build_modbus_rtu(bus: ModbusRtuBus, ctx: BuildContext) -> BusParts:
         (m, _model(ctx.catalog, f"bus '{bus.name}' meter '{m.id}'", m.model, m.overrides))
         for m in bus.meters
     ]
-    # The client's own timeout only backs up each device's; the device's is the one that counts.
     link = ModbusLink.serial(
-        bus.port,
-        baud=bus.baud,
-        parity=bus.parity,
-        stopbits=bus.stopbits,
-        bytesize=bus.bytesize,
-        timeout_s=max(model.limits.timeout_s for _, model in models) + 1.0,
+        bus.port, baud=bus.baud, parity=bus.parity, stopbits=bus.stopbits, bytesize=bus.bytesize
     )
     devices = [
         _device(

@@ -4,7 +4,7 @@ The device plans its requests once (:mod:`drivers.modbus.planner`), sends them t
 shared by the devices of its bus, keeps the meter's silence between its own requests and decodes
 the answers' bytes with the meter model. Two links:
 
-* :class:`SerialLink` — one RS-485 line: a pymodbus RTU client on a serial port;
+* :class:`SerialLink` — one RS-485 line: RTU frames on a serial port;
 * :class:`TcpLink` — one Modbus TCP connection (:mod:`drivers.modbus.tcp_client`). Behind a
   TCP-to-RS-485 gateway (``one_at_a_time``) its requests go strictly one after the other.
 
@@ -18,21 +18,23 @@ rolled over at its digit count: that reading is flagged ``overflow``. A meter wh
 from __future__ import annotations
 
 import asyncio
-import struct
-import termios
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
-
-from pymodbus.client import AsyncModbusSerialClient
-from pymodbus.exceptions import ConnectionException, ModbusException
+from typing import Literal
 
 from contract.mqtt import QualityFlag, Reading
 from drivers.modbus.decode import BlockDecoder
+from drivers.modbus.frames import (
+    ModbusExceptionCode,
+    RtuAnswerDecoder,
+    read_request_pdu,
+    rtu_frame,
+)
 from drivers.modbus.planner import Cost, Request, plan
 from drivers.modbus.tcp_client import ModbusTcpClient, ModbusTcpError
 from drivers.modbus.types import MeterModel
+from drivers.serialport import AsyncSerialPort, LineSettings, Parity, SerialPortError
 from gateway.polling.device import DeviceError
 
 
@@ -55,21 +57,11 @@ class ModbusLink:
         port: str,
         *,
         baud: int = 9600,
-        parity: str = "E",
-        stopbits: int = 1,
-        bytesize: int = 8,
-        timeout_s: float = 1.0,
-        late_guard_s: float = 0.1,
+        parity: Parity = "E",
+        stopbits: Literal[1, 2] = 1,
+        bytesize: Literal[7, 8] = 8,
     ) -> SerialLink:
-        return SerialLink(
-            port,
-            baud=baud,
-            parity=parity,
-            stopbits=stopbits,
-            bytesize=bytesize,
-            timeout_s=timeout_s,
-            late_guard_s=late_guard_s,
-        )
+        return SerialLink(port, LineSettings(baud, bytesize, parity, stopbits))
 
     @classmethod
     def tcp(
@@ -95,99 +87,65 @@ class ModbusLink:
 
 
 class SerialLink(ModbusLink):
-    """One pymodbus RTU client on a serial port, shared by the meters of one RS-485 line.
+    """One RS-485 line behind one serial port, shared by its meters (one at a time).
 
-    pymodbus clients need a running event loop, so the client is made on first use.
+    A transaction discards what the line still holds, sends the RTU request and reads until
+    the answer (:class:`~drivers.modbus.frames.RtuAnswerDecoder`) is found: a late answer of the
+    meter before, or noise, is skipped rather than taken for this meter's. An answer that fails
+    its CRC is a ``crc`` error as soon as the line falls quiet after it; bytes that make no answer
+    are a ``protocol`` error, no bytes at all a ``timeout``.
     """
 
-    def __init__(
-        self,
-        port: str,
-        *,
-        baud: int,
-        parity: str,
-        stopbits: int,
-        bytesize: int,
-        timeout_s: float,
-        late_guard_s: float,
-    ) -> None:
+    def __init__(self, port: str, settings: LineSettings) -> None:
         self.name = port
-        self._baud, self._parity, self._stopbits, self._bytesize = baud, parity, stopbits, bytesize
-        self._timeout_s = timeout_s
-        self._client: Any = None
-        # After a timeout on a serial line, a late answer may still come. pymodbus's RTU
-        # framer takes one frame per chunk read, so a late answer arriving together with the
-        # next meter's would cost that meter its read: the line is left quiet this long first.
-        self.late_guard_s = late_guard_s
-        self.unsettled = False
-        self._packers: dict[int, struct.Struct] = {}
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = AsyncModbusSerialClient(
-                self.name,
-                baudrate=self._baud,
-                parity=self._parity,
-                stopbits=self._stopbits,
-                bytesize=self._bytesize,
-                timeout=self._timeout_s,
-                retries=0,
-                reconnect_delay=0,  # we reconnect ourselves, on the next read
-            )
-        return self._client
+        self.settings = settings
+        self.port = AsyncSerialPort(port, settings)
+        # after a bad frame, the line counts as quiet this long after the last byte
+        self.quiet_s = settings.seconds(4) + 0.02
 
     async def ensure(self, device_id: str) -> None:
-        client = self.client
-        if client.connected:
+        if self.port.is_open:
             return
         try:
-            ok = await client.connect()
-        except (OSError, ModbusException, termios.error) as exc:
-            # termios.error: the port refuses its settings (a pty refuses parity, for one)
-            raise DeviceError(device_id, "connection", f"{self.name}: {exc}") from exc
-        if not ok:
-            raise DeviceError(device_id, "connection", f"cannot open {self.name}")
+            self.port.open()
+        except SerialPortError as exc:
+            raise DeviceError(device_id, "connection", str(exc)) from exc
 
     async def transact(self, device_id: str, unit: int, req: Request, *, timeout_s: float) -> bytes:
-        client = self.client
-        call = client.read_input_registers if req.fc == 4 else client.read_holding_registers
         where = _where(req)
-        if self.unsettled:
-            self.unsettled = False
-            await asyncio.sleep(self.late_guard_s)
+        port = self.port
+        loop = asyncio.get_running_loop()
+        answer = RtuAnswerDecoder(unit, req.fc, req.count)
         try:
-            async with asyncio.timeout(timeout_s):
-                resp = await call(req.address, count=req.count, device_id=unit)
-        except TimeoutError as exc:
-            self.unsettled = self.late_guard_s > 0
-            raise DeviceError(device_id, "timeout", f"{where}: no answer") from exc
-        except ConnectionException as exc:
+            port.discard_input()
+            await port.write(rtu_frame(unit, read_request_pdu(req.fc, req.address, req.count)))
+            deadline = loop.time() + timeout_s
+            while True:
+                left = deadline - loop.time()
+                if answer.crc_errors and not answer.pending:
+                    left = min(left, self.quiet_s)
+                chunk = await port.read(left) if left > 0 else b""
+                if not chunk:
+                    break
+                answer.feed(chunk)
+                data = answer.answer()
+                if data is not None:
+                    return data
+        except ModbusExceptionCode as exc:
+            detail = f"{where}: exception {exc.code}"
+            raise DeviceError(device_id, "exception_code", detail) from exc
+        except SerialPortError as exc:
+            port.close()  # opened again on the next read
             raise DeviceError(device_id, "connection", f"{where}: {exc}") from exc
-        except ModbusException as exc:
-            # pymodbus reports "no response" and a mismatched answer the same way
-            self.unsettled = self.late_guard_s > 0
-            kind = "timeout" if "No response" in str(exc) else "protocol"
-            raise DeviceError(device_id, kind, f"{where}: {exc}") from exc
-        except OSError as exc:
-            raise DeviceError(device_id, "connection", f"{where}: {exc}") from exc
-        if resp.isError():
-            code = getattr(resp, "exception_code", None)
-            raise DeviceError(device_id, "exception_code", f"{where}: exception {code}")
-        registers = resp.registers
-        if len(registers) != req.count:
-            raise DeviceError(
-                device_id, "protocol", f"{where}: {len(registers)} registers in the answer"
-            )
-        packer = self._packers.get(req.count)
-        if packer is None:
-            packer = self._packers[req.count] = struct.Struct(f">{req.count}H")
-        return packer.pack(*registers)
+        if answer.crc_errors:
+            raise DeviceError(device_id, "crc", f"{where}: answer failed its CRC")
+        if answer.skipped or answer.pending:
+            got = answer.skipped + answer.pending
+            raise DeviceError(device_id, "protocol", f"{where}: {got} bytes but no answer")
+        raise DeviceError(device_id, "timeout", f"{where}: no answer")
 
     async def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        self.port.close()
 
 
 class TcpLink(ModbusLink):

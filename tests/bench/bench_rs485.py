@@ -40,7 +40,7 @@ async def measure(port: str, strategy: str, seconds: float) -> tuple[float, int,
         else plan_each(model.registers)
     )
     # 8E1 and 8N2 both put 11 bits on the wire per byte; a pty refuses parity, so 8N2
-    link = ModbusLink.serial(port, baud=BAUD, parity="N", stopbits=2, timeout_s=2)
+    link = ModbusLink.serial(port, baud=BAUD, parity="N", stopbits=2)
     devices = [
         ModbusDevice(f"sdm630-{u:02d}", model, u, link, requests=requests)
         for u in range(1, METERS + 1)

@@ -92,13 +92,14 @@ async def test_rtu_bus_on_a_pty_keeps_polling_past_faulty_and_missing_meters() -
     assert "e4" not in by_meter
     assert "gone9" not in by_meter
     assert health["e1"].state == "ok"  # type: ignore[attr-defined]
-    assert health["e3"].errors.keys() == {"timeout"}  # type: ignore[attr-defined]
+    assert health["e3"].errors.keys() == {"crc"}  # type: ignore[attr-defined]
     assert health["e4"].errors == {"exception_code": health["e4"].reads}  # type: ignore[attr-defined]
     assert health["gone9"].state == "down"  # type: ignore[attr-defined]
     assert health["gone9"].reads == 3  # type: ignore[attr-defined]  # then backed off
     assert health["e5"].failures == 0  # type: ignore[attr-defined]  # split answers are fine
     w6 = health["w6"]
     assert w6.failures == w6.reads >= 1  # type: ignore[attr-defined]  # garbled: counted
+    assert w6.errors.keys() <= {"crc", "protocol"}  # type: ignore[attr-defined]
     assert "w6" not in by_meter  # a garbled answer never becomes a reading
     assert {(e.device_id, e.state) for e in events} >= {("gone9", "down"), ("e3", "down")}
     assert (

@@ -214,7 +214,7 @@ async def test_gateway_device_reads_a_plain_pymodbus_rtu_server_through_a_null_m
         server = ModbusSerialServer(devices, port=server_end, baudrate=19200, parity="N")
         task = asyncio.create_task(server.serve_forever())
         await asyncio.sleep(0.2)
-        link = ModbusLink.serial(gateway_end, baud=19200, parity="N", timeout_s=2)
+        link = ModbusLink.serial(gateway_end, baud=19200, parity="N")
         try:
             sdm = ModbusDevice("sdm630-1", catalog.get("eastron-sdm630"), 1, link)
             got = {r.quantity: r.value for r in await sdm.read()}

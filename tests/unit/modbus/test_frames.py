@@ -10,6 +10,7 @@ from drivers.modbus.frames import (
     ModbusExceptionCode,
     ModbusFrameError,
     ReadRequest,
+    RtuAnswerDecoder,
     RtuFrame,
     RtuRequestDecoder,
     crc16,
@@ -177,3 +178,62 @@ def test_read_response_data_of_a_good_answer_and_a_refusal() -> None:
     assert info.value.code == 2
     with pytest.raises(ModbusFrameError, match="does not fit FC03 x2"):
         read_response_data(read_response_pdu(3, [1]), 3, 2)
+
+
+def _answer(unit: int, fc: int, words: list[int]) -> bytes:
+    return rtu_frame(unit, read_response_pdu(fc, words))
+
+
+@given(
+    st.binary(max_size=80).map(lambda b: bytes(x for x in b if x != 7)),
+    st.lists(st.integers(0, 0xFFFF), min_size=1, max_size=30),
+    st.sampled_from([3, 4]),
+    st.booleans(),
+)
+def test_rtu_answer_is_found_after_noise_fed_whole_or_byte_by_byte(
+    noise: bytes, words: list[int], fc: int, dribble: bool
+) -> None:
+    stream = noise + _answer(7, fc, words) + b"\x07\x04"  # then the start of something else
+    dec = RtuAnswerDecoder(7, fc, len(words))
+    got = None
+    for chunk in [bytes((b,)) for b in stream] if dribble else [stream]:
+        dec.feed(chunk)
+        got = got or dec.answer()
+    assert got == b"".join(w.to_bytes(2, "big") for w in words)
+    assert dec.skipped == len(noise)
+
+
+def test_rtu_answer_skips_another_meters_late_answer_and_a_bad_crc() -> None:
+    late = _answer(2, 3, [1] * 9)  # the meter before, answering late
+    bad = bytearray(_answer(7, 4, [5, 6]))
+    bad[4] ^= 0x10
+    dec = RtuAnswerDecoder(7, 4, 2)
+    dec.feed(late + bytes(bad))
+    assert dec.answer() is None
+    assert dec.crc_errors == 1
+    dec.feed(_answer(7, 4, [5, 6]))
+    assert dec.answer() == b"\x00\x05\x00\x06"
+
+
+def test_rtu_answer_refused_by_the_meter() -> None:
+    dec = RtuAnswerDecoder(7, 4, 2)
+    dec.feed(rtu_frame(7, bytes((0x84, 2))))
+    with pytest.raises(ModbusExceptionCode) as info:
+        dec.answer()
+    assert info.value.code == 2
+
+
+@given(st.binary(max_size=300), st.integers(1, 247), st.sampled_from([3, 4]), st.integers(1, 125))
+@settings(max_examples=300)
+def test_rtu_answer_garbage_raises_only_a_refusal(
+    garbage: bytes, unit: int, fc: int, count: int
+) -> None:
+    dec = RtuAnswerDecoder(unit, fc, count)
+    for b in garbage:
+        dec.feed(bytes((b,)))
+        try:
+            got = dec.answer()
+        except ModbusExceptionCode:
+            continue
+        assert got is None or len(got) == 2 * count
+    assert dec.pending <= max(5 + 2 * count, 1)
