@@ -29,6 +29,7 @@ from drivers.mbus.transport import MbusLink
 from drivers.serialport import AsyncSerialPort, LineSettings
 from gateway.polling.iec import IecDevice
 from gateway.polling.mbus import MbusDevice
+from gateway.polling.serialdevice import SerialOptions
 
 _OFFSET = re.compile(r"^[+-]\d{2}:\d{2}$")
 _METER_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
@@ -63,6 +64,14 @@ class _MeterBase(_Model):
         parse_tz(value)
         return value
 
+    def device_options(self) -> SerialOptions:
+        """The device arguments every protocol takes from a meter's entry."""
+        return {
+            "meter_tz": parse_tz(self.meter_tz),
+            "clock_tolerance": timedelta(seconds=self.clock_tolerance_s),
+            "timeout_s": self.timeout_s,
+        }
+
 
 class IecMeterConfig(_MeterBase):
     address: str = Field(
@@ -86,11 +95,15 @@ class IecMeterConfig(_MeterBase):
         return value
 
 
-class IecBusConfig(_Model):
-    kind: Literal["iec62056-21"]
+class _BusBase(_Model):
+    kind: str
     name: str = Field(default="", description="how logs and metrics call the bus (default: port)")
     enabled: bool = True
     port: str
+
+
+class IecBusConfig(_BusBase):
+    kind: Literal["iec62056-21"]
     signon_baud: int = 300
     framing: Literal["7E1", "8N1"] = Field(
         default="7E1", description="8N1: the port cannot do 7E1; parity is checked in software"
@@ -118,11 +131,8 @@ class MbusMeterConfig(_MeterBase):
         return self
 
 
-class MbusBusConfig(_Model):
+class MbusBusConfig(_BusBase):
     kind: Literal["mbus"]
-    name: str = Field(default="", description="how logs and metrics call the bus (default: port)")
-    enabled: bool = True
-    port: str
     baud: int = 2400
     answer_s: float = Field(default=0.5, gt=0)
     gap_s: float = Field(default=0.1, gt=0)
@@ -155,10 +165,8 @@ def build_iec_bus(config: IecBusConfig) -> tuple[AsyncSerialPort, list[IecDevice
                 meter.id,
                 transport=port,
                 link=link,
-                meter_tz=parse_tz(meter.meter_tz),
-                clock_tolerance=timedelta(seconds=meter.clock_tolerance_s),
                 silence_s=config.silence_s,
-                timeout_s=meter.timeout_s,
+                **meter.device_options(),
             )
         )
     return port, devices
@@ -180,10 +188,8 @@ def build_mbus_bus(config: MbusBusConfig) -> tuple[AsyncSerialPort, list[MbusDev
             primary=meter.primary,
             secondary=meter.secondary,
             link=link,
-            meter_tz=parse_tz(meter.meter_tz),
-            clock_tolerance=timedelta(seconds=meter.clock_tolerance_s),
             silence_s=config.silence_s,
-            timeout_s=meter.timeout_s,
+            **meter.device_options(),
         )
         for meter in config.meters
     ]
