@@ -5,7 +5,7 @@ What plugs in (the composition root wires these; nothing here knows a protocol):
 * ``await gateway.submit(readings, checkpoint=None)`` — a poller's readings, durable on return;
 * ``gateway.on_event(kind, subject=..., severity=..., detail=...)`` — an event for central;
 * ``await gateway.submit_payments(payments)`` — field payments (the cashier), exactly once;
-* ``gateway.health`` — the per-device health registry every scheduler reports to;
+* ``gateway.health`` — every device's health, read from the pollers' own records;
 * ``gateway.add_poller(factory)`` — a coroutine ``factory(stop_event)`` run for the daemon's life;
 * ``gateway.downlink.register(kind, handler)`` and ``gateway.register_reader(meter, trigger)``.
 """
@@ -32,14 +32,15 @@ from gateway.cashier.app import CashierApp
 from gateway.cashier.config import CashierFile
 from gateway.cashier.link import CashierLink, to_event
 from gateway.downlink import CommandRejected, ConfigStore, Downlink, write_atomic
-from gateway.health import DeviceHealth
+from gateway.health import DeviceRegistry
 from gateway.outbox import Outbox, Quota
 from gateway.polling.config import Bus, bus_name
 from gateway.polling.factory import build_schedulers
-from gateway.polling.health import HealthEvent
+from gateway.polling.health import DeviceHealth
 from gateway.polling.scheduler import BusScheduler
 from gateway.polling.synthetic import SyntheticMeterSource
 from gateway.settings import GatewaySettings
+from gateway.status import device_entry
 from gateway.uplink import Uplink
 
 log = structlog.get_logger(__name__)
@@ -89,7 +90,7 @@ class Gateway:
         self.outbox = Outbox(
             settings.outbox.path, gateway_id=self.gateway_id, quota=quota_of(settings)
         )
-        self.health = DeviceHealth(on_event=self.on_event)
+        self.health = DeviceRegistry(self.gateway_id, records=self._records, publish=self.put_event)
         self.downlink = Downlink(
             self.gateway_id, reply=self._reply, config=self.config, set_log_level=set_log_level
         )
@@ -109,6 +110,7 @@ class Gateway:
         self.metrics_port: int | None = None
         self._pollers: list[PollerFactory] = []
         self._sources: list[asyncio.Task[None]] = []
+        self._synthetic: list[SyntheticMeterSource] = []
         self._schedulers: list[BusScheduler] = []
         self._polls: list[asyncio.Task[None]] = []
         self.registry = CollectorRegistry(auto_describe=False)
@@ -184,7 +186,7 @@ class Gateway:
         return build_schedulers(
             buses,
             sink=self.submit,
-            on_event=self._health_event,
+            on_event=self.health.on_health,
             registry=self.registry,
             catalog=ModelCatalog(settings.polling.model_dirs),
         )
@@ -194,15 +196,14 @@ class Gateway:
         self._polls = [asyncio.create_task(s.run()) for s in self._schedulers]
         for spec in settings.synthetic:
             source = SyntheticMeterSource(spec, submit=self.submit, position=self.outbox.checkpoint)
-            self.health.register(spec.id)
+            self._synthetic.append(source)
             self._sources.append(asyncio.create_task(source.run(self.stop_event)))
+        self.health.retain([h.device_id for h in self._records()])
 
-    def _health_event(self, event: HealthEvent) -> None:
-        """A scheduler's device changed state: one event upstream, the registry updated."""
-        if event.state == "ok":
-            self.health.success(event.device_id, 0)
-        else:
-            self.health.failure(event.device_id, event.error_kind or event.state, event.detail)
+    def _records(self) -> list[DeviceHealth]:
+        """The live health record of every device, from the schedulers and synthetic meters."""
+        records = [h for s in list(self._schedulers) for h in s.health().values()]
+        return records + [s.health for s in list(self._synthetic)]
 
     async def _stop_sources(self) -> None:
         for scheduler in self._schedulers:
@@ -212,6 +213,7 @@ class Gateway:
         await asyncio.gather(*self._polls, *self._sources, return_exceptions=True)
         self._polls.clear()
         self._sources.clear()
+        self._synthetic.clear()
         self._schedulers.clear()
 
     async def _apply(self, settings: GatewaySettings) -> None:
@@ -276,16 +278,7 @@ class Gateway:
                 "bytes": stats.file_bytes,
                 "recovered_from": self.outbox.recovered_from,
             },
-            "devices": [
-                {
-                    "id": s.device_id,
-                    "up": s.up,
-                    "reads": s.reads,
-                    "errors": s.errors,
-                    "last_error": s.last_error,
-                }
-                for s in self.health.snapshot()
-            ],
+            "devices": [device_entry(h) for h in self.health.snapshot()],
             "metrics_port": self.metrics_port,
         }
 
@@ -298,6 +291,7 @@ class Gateway:
         period = min(watchdog, self.settings.status.interval_s)
         path: Path = self.settings.status.path
         while True:
+            self.health.reconcile()
             status = self.status()
             try:
                 await asyncio.to_thread(write_atomic, path, json.dumps(status, indent=1).encode())

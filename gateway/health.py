@@ -1,81 +1,86 @@
-"""Per-device health, shared by every poller and read by metrics, status and events.
+"""The gateway's devices: their health as the pollers record it, and one event per outage.
 
-A scheduler calls :meth:`DeviceHealth.success` or :meth:`DeviceHealth.failure` after each
-read. A device that starts failing produces one ``device_down`` event, and one ``device_up``
-when it answers again: once per outage, not once per poll.
+Every source keeps one :class:`~gateway.polling.health.DeviceHealth` per device (a bus
+scheduler through its trackers, a synthetic meter itself). :class:`DeviceRegistry` holds no
+copy: status and metrics read those live records. It turns the schedulers' state changes into
+one ``device_down`` event when an outage starts (the first failed read) and one ``device_up``
+when it ends (the next good read), also when a restart replaces the scheduler in between.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Any
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Literal
+
+from contract.mqtt import Event
+from gateway.polling.health import DeviceHealth, HealthEvent
+
+Records = Callable[[], Iterable[DeviceHealth]]
+Publish = Callable[[Event], None]
 
 
-@dataclass(frozen=True, slots=True)
-class DeviceState:
-    device_id: str
-    up: bool = False
-    reads: int = 0
-    readings: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
-    last_success: float | None = None
-    last_error: str = ""
-    down_since: float | None = None
+class DeviceRegistry:
+    """Reads the pollers' records; publishes ``device_down`` / ``device_up``."""
 
+    def __init__(self, gateway_id: str, *, records: Records, publish: Publish) -> None:
+        self.gateway_id = gateway_id
+        self._records = records
+        self._publish = publish
+        self._outages: dict[str, tuple[datetime, str]] = {}  # device: (since, bus)
 
-EventSink = Callable[..., None]  # on_event(kind, *, subject, severity, detail)
+    def snapshot(self) -> list[DeviceHealth]:
+        """A copy of every device's record, by device id (safe to read from another thread)."""
+        copies = [replace(h, errors=dict(h.errors)) for h in self._records()]
+        return sorted(copies, key=lambda h: h.device_id)
 
+    def on_health(self, event: HealthEvent) -> None:
+        """A scheduler's device changed state (the schedulers' ``on_event``)."""
+        outage = event.device_id in self._outages
+        if event.state != "ok" and not outage:
+            self._outages[event.device_id] = (event.ts, event.bus)
+            detail = {"bus": event.bus, "kind": event.error_kind, "detail": event.detail}
+            self._event("device_down", "warning", event.device_id, event.ts, detail)
+        elif event.state == "ok" and outage:
+            self._up(event.device_id, event.ts)
 
-class DeviceHealth:
-    def __init__(
-        self, *, on_event: EventSink | None = None, clock: Callable[[], float] = time.time
+    def reconcile(self) -> None:
+        """``device_up`` for a device in an outage that a restarted scheduler has read since.
+
+        A fresh scheduler starts its devices as ok, so its first good read changes no state.
+        """
+        for h in self._records():
+            outage = self._outages.get(h.device_id)
+            ok_at = h.last_ok_at if h.up else None
+            if outage is not None and ok_at is not None and ok_at > outage[0]:
+                self._up(h.device_id, ok_at)
+
+    def retain(self, device_ids: Collection[str]) -> None:
+        """Forget the outages of devices no longer configured."""
+        for device_id in set(self._outages) - set(device_ids):
+            del self._outages[device_id]
+
+    def _up(self, device_id: str, ts: datetime) -> None:
+        since, bus = self._outages.pop(device_id)
+        detail = {"bus": bus, "down_s": round((ts - since).total_seconds(), 1)}
+        self._event("device_up", "info", device_id, ts, detail)
+
+    def _event(
+        self,
+        kind: str,
+        severity: Literal["info", "warning"],
+        subject: str,
+        ts: datetime,
+        detail: Mapping[str, object],
     ) -> None:
-        self._states: dict[str, DeviceState] = {}
-        self._lock = threading.Lock()
-        self.on_event = on_event
-        self.clock = clock
-
-    def register(self, device_id: str) -> None:
-        with self._lock:
-            self._states.setdefault(device_id, DeviceState(device_id))
-
-    def success(self, device_id: str, readings: int) -> None:
-        now = self.clock()
-        with self._lock:
-            old = self._states.get(device_id, DeviceState(device_id))
-            self._states[device_id] = replace(
-                old,
-                up=True,
-                reads=old.reads + 1,
-                readings=old.readings + readings,
-                last_success=now,
-                down_since=None,
+        self._publish(
+            Event(
+                gateway_id=self.gateway_id,
+                kind=kind,
+                ts=ts,
+                subject=subject,
+                severity=severity,
+                detail=dict(detail),
             )
-        if old.down_since is not None:
-            self._emit("device_up", device_id, "info", {"down_s": round(now - old.down_since, 1)})
-
-    def failure(self, device_id: str, kind: str, detail: str = "") -> None:
-        now = self.clock()
-        with self._lock:
-            old = self._states.get(device_id, DeviceState(device_id))
-            errors = {**old.errors, kind: old.errors.get(kind, 0) + 1}
-            self._states[device_id] = replace(
-                old,
-                up=False,
-                errors=errors,
-                last_error=f"{kind}: {detail}" if detail else kind,
-                down_since=old.down_since if old.down_since is not None else now,
-            )
-        if old.down_since is None:
-            self._emit("device_down", device_id, "warning", {"kind": kind, "detail": detail})
-
-    def snapshot(self) -> list[DeviceState]:
-        with self._lock:
-            return sorted(self._states.values(), key=lambda s: s.device_id)
-
-    def _emit(self, kind: str, subject: str, severity: str, detail: dict[str, Any]) -> None:
-        if self.on_event is not None:
-            self.on_event(kind, subject=subject, severity=severity, detail=detail)
+        )

@@ -1,6 +1,8 @@
 """Prometheus metrics of one gateway, read at scrape time from the outbox, uplink and health.
 
-A private registry (no process-global state); :func:`serve` exposes it over HTTP.
+The ``m2c_device_*`` families are read from the pollers' own health records (those behind the
+schedulers' ``m2c_poll_*``, and the synthetic meters'). A private registry (no process-global
+state); :func:`serve` exposes it over HTTP.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from gateway.health import DeviceHealth
+from gateway.health import DeviceRegistry
 from gateway.outbox import Outbox, OutboxStats
 
 
@@ -21,7 +23,7 @@ class GatewayCollector(Collector):
     def __init__(
         self,
         outbox: Outbox,
-        health: DeviceHealth,
+        health: DeviceRegistry,
         uplink: Any,
         *,
         clock: Callable[[], float] = time.monotonic,
@@ -75,13 +77,13 @@ class GatewayCollector(Collector):
         last = GaugeMetricFamily(
             "m2c_device_last_success_timestamp_seconds", "Last good read", labels=["device"]
         )
-        for state in self.health.snapshot():
-            up.add_metric([state.device_id], int(state.up))
-            reads.add_metric([state.device_id], state.reads)
-            for kind, n in state.errors.items():
-                errors.add_metric([state.device_id, kind], n)
-            if state.last_success is not None:
-                last.add_metric([state.device_id], state.last_success)
+        for h in self.health.snapshot():
+            up.add_metric([h.device_id], int(h.up))
+            reads.add_metric([h.device_id], h.reads - h.failures)
+            for kind, n in h.errors.items():
+                errors.add_metric([h.device_id, kind], n)
+            if h.last_ok_at is not None:
+                last.add_metric([h.device_id], h.last_ok_at.timestamp())
         yield from (up, reads, errors, last)
 
 

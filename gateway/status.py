@@ -11,7 +11,23 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.polling.health import DeviceHealth
 from gateway.settings import GatewaySettings
+
+
+def device_entry(h: DeviceHealth) -> dict[str, Any]:
+    """One device in the status file: its poller's health record."""
+    return {
+        "id": h.device_id,
+        "state": h.state,
+        "up": h.up,
+        "reads": h.reads,
+        "failures": h.failures,
+        "readings": h.readings,
+        "errors": h.errors,
+        "last_error": h.last_error,
+        "last_ok": h.last_ok_at.isoformat() if h.last_ok_at else None,
+    }
 
 
 def outbox_figures(settings: GatewaySettings) -> dict[str, Any]:
@@ -58,6 +74,18 @@ def read_status(settings: GatewaySettings) -> dict[str, Any]:
     return report
 
 
+def _device_line(d: dict[str, Any]) -> str:
+    if d["up"]:
+        mark, state = "up  ", ""
+    elif d["reads"]:
+        mark, state = "DOWN", f"{d['state']}, " if "state" in d else ""
+    else:
+        mark, state = "new ", ""
+    failed = f" ({d['failures']} failed)" if d.get("failures") else ""
+    err = f", last error: {d['last_error']}" if d["last_error"] else ""
+    return f"  {mark} {d['id']}: {state}{d['reads']} reads{failed}{err}"
+
+
 def render(report: dict[str, Any]) -> str:
     lines = [f"gateway {report['gateway_id']}: daemon {report['daemon']}"]
     status = report.get("status")
@@ -71,9 +99,7 @@ def render(report: dict[str, Any]) -> str:
         if status.get("metrics_port"):
             lines.append(f"  metrics: http://127.0.0.1:{status['metrics_port']}/metrics")
         for d in status["devices"]:
-            mark = "up  " if d["up"] else "DOWN"
-            err = f" last error: {d['last_error']}" if d["last_error"] else ""
-            lines.append(f"  {mark} {d['id']}: {d['reads']} reads{err}")
+            lines.append(_device_line(d))
         if status["outbox"].get("recovered_from"):
             lines.append(f"  outbox was replaced at start: {status['outbox']['recovered_from']}")
     o = report["outbox"]

@@ -17,18 +17,12 @@ from weakref import WeakKeyDictionary
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from contract.mqtt import Event
 from gateway.polling.device import DeviceError
 
 log = structlog.get_logger(__name__)
 
 State = Literal["ok", "degraded", "down"]
 STATE_VALUE: dict[State, int] = {"ok": 0, "degraded": 1, "down": 2}
-SEVERITY: dict[State, Literal["info", "warning", "error"]] = {
-    "ok": "info",
-    "degraded": "warning",
-    "down": "error",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,24 +37,6 @@ class HealthEvent:
     error_kind: str = ""
     detail: str = ""
     consecutive_failures: int = 0
-
-    def to_event(self, gateway_id: str) -> Event:
-        """The MQTT ``events`` payload: kind ``device_health``, the device as subject."""
-        return Event(
-            gateway_id=gateway_id,
-            kind="device_health",
-            ts=self.ts,
-            subject=self.device_id,
-            severity=SEVERITY[self.state],
-            detail={
-                "bus": self.bus,
-                "state": self.state,
-                "previous": self.previous,
-                "error_kind": self.error_kind,
-                "error": self.detail,
-                "consecutive_failures": self.consecutive_failures,
-            },
-        )
 
 
 @dataclass(slots=True)
@@ -79,6 +55,18 @@ class DeviceHealth:
     last_error_at: datetime | None = None
     last_ok_at: datetime | None = None
     outage_started_at: datetime | None = None
+
+    @property
+    def up(self) -> bool:
+        """The last read worked (a device not read yet is not up)."""
+        return self.last_ok_at is not None and self.consecutive_failures == 0
+
+    def record_ok(self, readings: int, now: datetime) -> None:
+        """Count a good read that produced ``readings``."""
+        self.reads += 1
+        self.readings += readings
+        self.consecutive_failures = 0
+        self.last_ok_at = now
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,14 +135,11 @@ class HealthTracker:
 
     def success(self, readings: int, *, now: datetime, duration_s: float) -> HealthEvent | None:
         h = self.health
-        h.reads += 1
-        h.readings += readings
+        previous, failures = h.state, h.consecutive_failures
+        h.record_ok(readings, now)
         self._reads.inc()
         self._readings.inc(readings)
         self._seconds.observe(duration_s)
-        previous, failures = h.state, h.consecutive_failures
-        h.consecutive_failures = 0
-        h.last_ok_at = now
         if previous == "ok":
             return None
         started = h.outage_started_at

@@ -5,6 +5,8 @@ quantity, a value that is a function of ``n`` alone. The meter's position is che
 the outbox in the same transaction as its readings, so after ``kill -9`` it resumes exactly
 after the last committed sample: the set of readings a run produces is known in advance
 (``count`` samples × quantities), which is what the chaos test compares central against.
+Each read is counted in the source's :class:`~gateway.polling.health.DeviceHealth` record,
+the same kind a bus scheduler keeps for its devices.
 """
 
 from __future__ import annotations
@@ -12,13 +14,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from contract.mqtt import Reading
+from gateway.polling.health import DeviceHealth
 from gateway.settings import SyntheticMeter
 
 UNITS = {"energy": "kWh", "volume": "m3", "voltage": "V", "current": "A", "power": "W"}
 Submit = Callable[..., Awaitable[None]]  # submit(readings, *, checkpoint=(key, value))
+
+
+def _wall() -> datetime:
+    return datetime.now(UTC)
 
 
 def value_of(quantity: str, n: int) -> float:
@@ -55,10 +62,17 @@ def expected(spec: SyntheticMeter) -> set[tuple[str, str, str]]:
 
 class SyntheticMeterSource:
     def __init__(
-        self, spec: SyntheticMeter, *, submit: Submit, position: Callable[[str], str | None]
+        self,
+        spec: SyntheticMeter,
+        *,
+        submit: Submit,
+        position: Callable[[str], str | None],
+        wall: Callable[[], datetime] = _wall,
     ) -> None:
         self.spec = spec
         self.submit = submit
+        self.health = DeviceHealth(spec.id)
+        self._wall = wall
         self.key = f"synthetic:{spec.id}"
         saved = position(self.key)
         self.next_n = int(saved) if saved is not None else 0
@@ -83,6 +97,7 @@ class SyntheticMeterSource:
                 return  # all ``count`` samples produced
             await self.submit(readings, checkpoint=(self.key, str(end)))
             self.next_n = end
+            self.health.record_ok(len(readings), self._wall())
             next_at += self.spec.period_s
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), max(0.0, next_at - loop.time()))

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from gateway.outbox import Outbox
+from gateway.polling.health import DeviceHealth
 from gateway.settings import GatewaySettings, OutboxSettings, StatusSettings
-from gateway.status import read_status, render
+from gateway.status import device_entry, read_status, render
 from tests.support.readings import reading
 
 
@@ -46,3 +47,46 @@ def test_a_stale_status_file_means_not_running(tmp_path: Path) -> None:
 def test_missing_outbox_is_reported(tmp_path: Path) -> None:
     report = read_status(_settings(tmp_path))
     assert "does not exist" in report["outbox"]["error"]
+
+
+def test_devices_are_shown_from_their_health_records(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    Outbox(settings.outbox.path, gateway_id="gw-st").close()
+    now = datetime.now(UTC)
+    dead, live, new = DeviceHealth("sdm-dead"), DeviceHealth("syn-a"), DeviceHealth("syn-b")
+    dead.state, dead.reads, dead.failures, dead.consecutive_failures = "down", 3, 3, 3
+    dead.errors, dead.last_error = {"connection": 3}, "sdm-dead: connection: refused"
+    live.record_ok(2, now)
+    status = {
+        "updated": now.isoformat(),
+        "mqtt": {
+            "connected": True,
+            "protocol": "5",
+            "broker": "localhost:1883",
+            "acks_pending": 0,
+            "readings_acked": 0,
+        },
+        "outbox": {},
+        "devices": [device_entry(h) for h in (dead, live, new)],
+    }
+    settings.status.path.write_text(json.dumps(status))
+    report = read_status(settings)
+    assert report["status"]["devices"][0] == {
+        "id": "sdm-dead",
+        "state": "down",
+        "up": False,
+        "reads": 3,
+        "failures": 3,
+        "readings": 0,
+        "errors": {"connection": 3},
+        "last_error": "sdm-dead: connection: refused",
+        "last_ok": None,
+    }
+    assert report["status"]["devices"][1]["last_ok"] == now.isoformat()
+    lines = render(report).splitlines()
+    assert (
+        "  DOWN sdm-dead: down, 3 reads (3 failed), last error: sdm-dead: connection: refused"
+        in lines
+    )
+    assert "  up   syn-a: 1 reads" in lines
+    assert "  new  syn-b: 0 reads" in lines

@@ -303,25 +303,6 @@ async def test_read_now_wakes_a_device_early_even_when_backed_off() -> None:
     await task
 
 
-def test_health_event_becomes_the_mqtt_event() -> None:
-    event = HealthEvent(
-        bus="b",
-        device_id="m7",
-        state="down",
-        previous="degraded",
-        ts=datetime(2026, 11, 23, tzinfo=UTC),
-        error_kind="timeout",
-        detail="no answer",
-        consecutive_failures=3,
-    )
-    payload = event.to_event("gw-1")
-    assert payload.kind == "device_health"
-    assert payload.subject == "m7"
-    assert payload.severity == "error"
-    assert payload.detail["error_kind"] == "timeout"
-    assert type(payload).model_validate_json(payload.model_dump_json()) == payload
-
-
 @run_async
 async def test_devices_may_have_their_own_periods() -> None:
     h = Harness(2, period_s=1.0, periods={"m1": 10.0}, jitter=0.0)
