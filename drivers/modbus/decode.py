@@ -150,6 +150,29 @@ class BlockDecoder:
             slots.append(_Slot(reg.quantity, reg.unit, tuple(parts)))
         self._slots = tuple(slots)
         self._sizes = tuple(2 * count for _, _, count in requests)
+        # Parts in wire order (no swapping) are read with one struct per block, gaps padded:
+        # one unpack call for a whole answer. The others are put together one by one.
+        plain: list[list[tuple[int, struct.Struct, int, float]]] = [[] for _ in requests]
+        self._swapped: list[tuple[int, tuple[int, int, struct.Struct, bool, bool, float]]] = []
+        for k, slot in enumerate(slots):
+            for layout_part in slot.parts:
+                i, offset, fmt, swap_words, swap_bytes, scale = layout_part
+                if swap_words or swap_bytes:
+                    self._swapped.append((k, layout_part))
+                else:
+                    plain[i].append((offset, fmt, k, scale))
+        self._plain: list[tuple[struct.Struct, tuple[tuple[int, float], ...]]] = []
+        for i, parts_ in enumerate(plain):
+            layout, targets, at = ">", [], 0
+            for offset, fmt, k, scale in sorted(parts_, key=lambda p: p[0]):
+                if offset < at:  # overlaps the part before: read it on its own
+                    self._swapped.append((k, (i, offset, fmt, False, False, scale)))
+                    continue
+                layout += f"{offset - at}x" if offset > at else ""
+                layout += fmt.format[1:]
+                targets.append((k, scale))
+                at = offset + fmt.size
+            self._plain.append((struct.Struct(layout), tuple(targets)))
 
     def decode(
         self, blocks: Sequence[bytes]
@@ -160,23 +183,23 @@ class BlockDecoder:
         ):
             got = [len(b) for b in raw]
             raise ValueError(f"answers of {got} bytes for requests of {list(self._sizes)}")
+        totals = [0.0] * len(self._slots)
+        for (layout, targets), block in zip(self._plain, raw, strict=True):
+            for (k, scale), value in zip(targets, layout.unpack_from(block), strict=True):
+                totals[k] += value * scale
+        for k, (i, offset, fmt, swap_words, swap_bytes, scale) in self._swapped:
+            chunk = raw[i][offset : offset + fmt.size]
+            words = [chunk[n : n + 2] for n in range(0, len(chunk), 2)]
+            if swap_words:
+                words.reverse()
+            if swap_bytes:
+                words = [w[::-1] for w in words]
+            totals[k] += fmt.unpack(b"".join(words))[0] * scale
         out: list[tuple[str, float, str]] = []
         errors: list[DecodeError] = []
-        for slot in self._slots:
-            total = 0.0
-            for i, offset, fmt, swap_words, swap_bytes, scale in slot.parts:
-                if swap_words or swap_bytes:
-                    chunk = raw[i][offset : offset + fmt.size]
-                    words = [chunk[k : k + 2] for k in range(0, len(chunk), 2)]
-                    if swap_words:
-                        words.reverse()
-                    if swap_bytes:
-                        words = [w[::-1] for w in words]
-                    value = fmt.unpack(b"".join(words))[0]
-                else:
-                    value = fmt.unpack_from(raw[i], offset)[0]
-                total += value * scale
-            if math.isfinite(total):
+        isfinite = math.isfinite
+        for slot, total in zip(self._slots, totals, strict=True):
+            if isfinite(total):
                 out.append((slot.quantity, total, slot.unit))
             else:
                 errors.append(DecodeError(slot.quantity, f"not a finite number ({total})"))

@@ -38,11 +38,12 @@ class ModbusTcpSimulator:
         self.port = port
         self._server: asyncio.Server | None = None
         self._rng = random.Random(seed)
-        self._conns: set[asyncio.Task[None]] = set()
+        self._conns: set[asyncio.Transport] = set()
         self.frame_errors = 0
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(self._connection, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         log.info(
             "modbus tcp simulator listening",
@@ -54,8 +55,8 @@ class ModbusTcpSimulator:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
-            for task in list(self._conns):
-                task.cancel()
+            for transport in list(self._conns):
+                transport.close()
             await self._server.wait_closed()
             self._server = None
 
@@ -68,40 +69,70 @@ class ModbusTcpSimulator:
     ) -> None:
         await self.stop()
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._conns.add(task)
-        decoder = MbapDecoder()
-        try:
-            while data := await reader.read(4096):
-                decoder.feed(data)
-                while True:
-                    try:
-                        frame = decoder.next_frame()
-                    except ModbusFrameError as exc:
-                        self.frame_errors += 1
-                        log.warning("bad modbus tcp frame, closing", reason=exc.reason)
-                        return
-                    if frame is None:
-                        break
-                    answer = self.bus.handle(frame.unit, frame.pdu)
-                    if answer.pdu is None:
-                        continue
-                    out = mbap_frame(frame.transaction, frame.unit, answer.pdu)
-                    d = answer.decision
-                    if d.garble:
-                        out = garble(out, self._rng)
-                    if d.delay_s:
-                        await asyncio.sleep(d.delay_s)
-                    if d.split:
-                        writer.write(out[: len(out) // 2])
-                        await writer.drain()
-                        await asyncio.sleep(0.005)
-                        out = out[len(out) // 2 :]
-                    writer.write(out)
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            self._conns.discard(task)
-            writer.close()
+    def _connection(self) -> _Connection:
+        return _Connection(self)
+
+
+class _Connection(asyncio.BufferedProtocol):
+    """One client connection: requests answered in order, each after its fault's delay."""
+
+    def __init__(self, sim: ModbusTcpSimulator) -> None:
+        self.sim = sim
+        self.decoder = MbapDecoder()
+        self.inbox = bytearray(4096)
+        self.view = memoryview(self.inbox)
+        self.transport: asyncio.Transport | None = None
+        self.loop = asyncio.get_running_loop()
+        self.tail = 0.0  # when the last scheduled answer goes out: answers keep their order
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.sim._conns.add(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.transport is not None:
+            self.sim._conns.discard(self.transport)
+        self.transport = None
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        sim = self.sim
+        self.decoder.feed(self.inbox[:nbytes])
+        while self.transport is not None:
+            try:
+                frame = self.decoder.next_frame()
+            except ModbusFrameError as exc:
+                sim.frame_errors += 1
+                log.warning("bad modbus tcp frame, closing", reason=exc.reason)
+                self.transport.close()
+                return
+            if frame is None:
+                return
+            answer = sim.bus.handle(frame.unit, frame.pdu)
+            if answer.pdu is None:
+                continue
+            out = mbap_frame(frame.transaction, frame.unit, answer.pdu)
+            d = answer.decision
+            if d.garble:
+                out = garble(out, sim._rng)
+            now = self.loop.time()
+            at = max(now + d.delay_s, self.tail)
+            if d.split:
+                half = len(out) // 2
+                self._send_at(at, out[:half])
+                out, at = out[half:], at + 0.005
+            self._send_at(at, out)
+
+    def _send_at(self, at: float, data: bytes) -> None:
+        self.tail = at
+        if at <= self.loop.time():
+            self._send(data)
+        else:
+            self.loop.call_at(at, self._send, data)
+
+    def _send(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
