@@ -17,7 +17,7 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -182,17 +182,25 @@ class Gateway:
             await self.downlink.handle(payload)
 
     # -- sources: bus schedulers for the configured meters, and the synthetic test meter -------
-    def _build(self, settings: GatewaySettings, buses: Sequence[Bus]) -> list[BusScheduler]:
+    def _build(
+        self,
+        settings: GatewaySettings,
+        buses: Sequence[Bus],
+        records: Mapping[str, DeviceHealth] | None = None,
+    ) -> list[BusScheduler]:
         return build_schedulers(
             buses,
             sink=self.submit,
             on_event=self.health.on_health,
             registry=self.registry,
             catalog=ModelCatalog(settings.polling.model_dirs),
+            records=records,
         )
 
-    def _start_sources(self, settings: GatewaySettings) -> None:
-        self._schedulers = self._build(settings, settings.polling.buses)
+    def _start_sources(
+        self, settings: GatewaySettings, records: Mapping[str, DeviceHealth] | None = None
+    ) -> None:
+        self._schedulers = self._build(settings, settings.polling.buses, records)
         self._polls = [asyncio.create_task(s.run()) for s in self._schedulers]
         for spec in settings.synthetic:
             source = SyntheticMeterSource(spec, submit=self.submit, position=self.outbox.checkpoint)
@@ -219,8 +227,9 @@ class Gateway:
     async def _apply(self, settings: GatewaySettings) -> None:
         """Apply pushed settings: the buses and synthetic sources restart with the new lists.
         MQTT and outbox sections take effect at the next start."""
+        records = {k: h for s in self._schedulers for k, h in s.health().items()}
         await self._stop_sources()
-        self._start_sources(settings)
+        self._start_sources(settings, records)
 
     async def _restart_bus(self, args: dict[str, Any]) -> str:
         """The ``restart_bus`` command: close the bus's port or connections and open them anew."""
@@ -233,7 +242,7 @@ class Gateway:
         i = at[0]
         self._schedulers[i].stop()  # closes its transports as it ends
         await self._polls[i]
-        (fresh,) = self._build(settings, buses)
+        (fresh,) = self._build(settings, buses, self._schedulers[i].health())
         self._schedulers[i] = fresh
         self._polls[i] = asyncio.create_task(fresh.run())
         self.on_event("bus_restarted", subject=str(name))
@@ -291,7 +300,6 @@ class Gateway:
         period = min(watchdog, self.settings.status.interval_s)
         path: Path = self.settings.status.path
         while True:
-            self.health.reconcile()
             status = self.status()
             try:
                 await asyncio.to_thread(write_atomic, path, json.dumps(status, indent=1).encode())

@@ -4,7 +4,8 @@ Every source keeps one :class:`~gateway.polling.health.DeviceHealth` per device 
 scheduler through its trackers, a synthetic meter itself). :class:`DeviceRegistry` holds no
 copy: status and metrics read those live records. It turns the schedulers' state changes into
 one ``device_down`` event when an outage starts (the first failed read) and one ``device_up``
-when it ends (the next good read), also when a restart replaces the scheduler in between.
+when it ends (the next good read). A scheduler that replaces another carries its devices'
+records on (:class:`~gateway.polling.scheduler.BusScheduler`), so an outage outlives a restart.
 """
 
 from __future__ import annotations
@@ -44,17 +45,6 @@ class DeviceRegistry:
             self._event("device_down", "warning", event.device_id, event.ts, detail)
         elif event.state == "ok" and outage:
             self._up(event.device_id, event.ts)
-
-    def reconcile(self) -> None:
-        """``device_up`` for a device in an outage that a restarted scheduler has read since.
-
-        A fresh scheduler starts its devices as ok, so its first good read changes no state.
-        """
-        for h in self._records():
-            outage = self._outages.get(h.device_id)
-            ok_at = h.last_ok_at if h.up else None
-            if outage is not None and ok_at is not None and ok_at > outage[0]:
-                self._up(h.device_id, ok_at)
 
     def retain(self, device_ids: Collection[str]) -> None:
         """Forget the outages of devices no longer configured."""

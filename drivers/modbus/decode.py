@@ -177,18 +177,15 @@ class BlockDecoder:
     def decode(
         self, blocks: Sequence[bytes]
     ) -> tuple[list[tuple[str, float, str]], list[DecodeError]]:
-        raw = blocks
-        if len(raw) != len(self._sizes) or any(
-            len(b) != n for b, n in zip(raw, self._sizes, strict=True)
-        ):
-            got = [len(b) for b in raw]
+        if tuple(len(b) for b in blocks) != self._sizes:
+            got = [len(b) for b in blocks]
             raise ValueError(f"answers of {got} bytes for requests of {list(self._sizes)}")
         totals = [0.0] * len(self._slots)
-        for (layout, targets), block in zip(self._plain, raw, strict=True):
+        for (layout, targets), block in zip(self._plain, blocks, strict=True):
             for (k, scale), value in zip(targets, layout.unpack_from(block), strict=True):
                 totals[k] += value * scale
         for k, (i, offset, fmt, swap_words, swap_bytes, scale) in self._swapped:
-            chunk = raw[i][offset : offset + fmt.size]
+            chunk = blocks[i][offset : offset + fmt.size]
             words = [chunk[n : n + 2] for n in range(0, len(chunk), 2)]
             if swap_words:
                 words.reverse()

@@ -13,8 +13,8 @@ returns the answer's register bytes as the server sent them (big-endian words), 
 
 Requests may be in flight together on one connection (a TCP gateway with many meters behind it
 queues them); callers that must not overlap serialise themselves. The client is an asyncio
-protocol: one ``data_received`` call per segment, no task per request, so one core keeps
-thousands of meters busy.
+buffered protocol: segments are received into one buffer, answers resolve their requests'
+futures, no task per request, so one core keeps thousands of meters busy.
 """
 
 from __future__ import annotations
@@ -160,11 +160,8 @@ class ModbusTcpClient(asyncio.BufferedProtocol):
         return self._inbox_view
 
     def buffer_updated(self, nbytes: int) -> None:
-        self.data_received(self._inbox[:nbytes])
-
-    def data_received(self, data: bytes | bytearray) -> None:
         decoder = self._decoder
-        decoder.feed(data)
+        decoder.feed(self._inbox[:nbytes])
         while True:
             try:
                 frame = decoder.next_frame()

@@ -17,7 +17,7 @@ from drivers.modbus.planner import Cost, PlanError
 from drivers.modbus.types import MeterModel
 from gateway.polling.config import Bus, ModbusRtuBus, ModbusTcpBus, bus_name
 from gateway.polling.device import PolledDevice
-from gateway.polling.health import Backoff
+from gateway.polling.health import Backoff, DeviceHealth
 from gateway.polling.modbus import ModbusDevice, ModbusLink
 from gateway.polling.scheduler import BusScheduler, OnEvent, Sink
 from gateway.polling.serialbus import IecBusConfig, MbusBusConfig, build_iec_bus, build_mbus_bus
@@ -132,7 +132,7 @@ def _build_modbus_tcp(bus: ModbusTcpBus, ctx: BuildContext) -> BusParts:
             links[key] = ModbusLink.tcp(
                 key[0],
                 key[1],
-                timeout_s=model.limits.timeout_s + 1.0,
+                connect_timeout_s=model.limits.timeout_s + 1.0,
                 one_at_a_time=bus.serial_gateway,
             )
         # A meter's silence is a serial line's: kept behind a serial gateway, or when asked for.
@@ -193,8 +193,12 @@ def build_schedulers(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     wall: Callable[[], datetime] = _wall,
     rng: random.Random | None = None,
+    records: Mapping[str, DeviceHealth] | None = None,
 ) -> list[BusScheduler]:
-    """One scheduler per enabled bus. Raises :class:`PollingConfigError` naming what is wrong."""
+    """One scheduler per enabled bus. Raises :class:`PollingConfigError` naming what is wrong.
+
+    ``records``: device health records (by device id) of the schedulers these replace.
+    """
     ctx = BuildContext(catalog or ModelCatalog(), sleep, wall)
     out: list[BusScheduler] = []
     for bus in buses:
@@ -221,6 +225,7 @@ def build_schedulers(
                 sleep=sleep,
                 wall=wall,
                 rng=rng,
+                records=records,
                 on_close=parts.close,
             )
         )

@@ -120,9 +120,19 @@ class PollMetrics:
 class HealthTracker:
     """Moves one device's :class:`DeviceHealth` on each outcome; returns an event on change."""
 
-    def __init__(self, bus: str, device_id: str, *, backoff: Backoff, metrics: PollMetrics) -> None:
+    def __init__(
+        self,
+        bus: str,
+        device_id: str,
+        *,
+        backoff: Backoff,
+        metrics: PollMetrics,
+        record: DeviceHealth | None = None,
+    ) -> None:
         self.bus = bus
-        self.health = DeviceHealth(device_id)
+        # ``record``: the device's record from the scheduler this one replaces, so an outage
+        # and the counters go on across a restart
+        self.health = record if record is not None else DeviceHealth(device_id)
         self.backoff = backoff
         self._m = metrics
         self._labels = {"bus": bus, "device": device_id}
@@ -130,7 +140,7 @@ class HealthTracker:
         self._readings = metrics.readings.labels(**self._labels)
         self._state = metrics.state.labels(**self._labels)
         self._seconds = metrics.read_seconds.labels(bus=bus)
-        self._state.set(0)
+        self._state.set(STATE_VALUE[self.health.state])
         self._log = log.bind(bus=bus, device=device_id)
 
     def success(self, readings: int, *, now: datetime, duration_s: float) -> HealthEvent | None:

@@ -18,7 +18,9 @@ rolled over at its digit count: that reading is flagged ``overflow``. A meter wh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Literal
@@ -46,7 +48,7 @@ def _where(req: Request) -> str:
     return f"FC{req.fc:02d} {req.address:#06x}+{req.count}"
 
 
-class ModbusLink:
+class ModbusLink(ABC):
     """What the devices of one bus share: ``transact`` sends a read and returns its bytes."""
 
     name: str
@@ -69,21 +71,22 @@ class ModbusLink:
         host: str,
         port: int = 502,
         *,
-        timeout_s: float = 3.0,
+        connect_timeout_s: float = 3.0,
         one_at_a_time: bool = False,
     ) -> TcpLink:
-        return TcpLink(host, port, connect_timeout_s=timeout_s, one_at_a_time=one_at_a_time)
+        return TcpLink(host, port, connect_timeout_s=connect_timeout_s, one_at_a_time=one_at_a_time)
 
+    @abstractmethod
     async def ensure(self, device_id: str) -> None:
         """Open the port or connection if it is not open; ``DeviceError('connection')``."""
-        raise NotImplementedError
 
+    @abstractmethod
     async def transact(self, device_id: str, unit: int, req: Request, *, timeout_s: float) -> bytes:
         """The answer's register bytes (big-endian words), or :class:`DeviceError`."""
-        raise NotImplementedError
 
+    @abstractmethod
     async def close(self) -> None:
-        raise NotImplementedError
+        """Close the port or connection; the next :meth:`ensure` opens it again."""
 
 
 class SerialLink(ModbusLink):
@@ -160,8 +163,10 @@ class TcpLink(ModbusLink):
     ) -> None:
         self.client = ModbusTcpClient(host, port, connect_timeout_s=connect_timeout_s)
         self.name = self.client.name
-        self.one_at_a_time = one_at_a_time
-        self._turn = asyncio.Lock()
+        # behind a serial gateway, a request waits for the one before it to be answered
+        self._turn: asyncio.Lock | contextlib.nullcontext[None] = (
+            asyncio.Lock() if one_at_a_time else contextlib.nullcontext()
+        )
 
     async def ensure(self, device_id: str) -> None:
         if self.client.connected:
@@ -173,12 +178,10 @@ class TcpLink(ModbusLink):
 
     async def transact(self, device_id: str, unit: int, req: Request, *, timeout_s: float) -> bytes:
         try:
-            if self.one_at_a_time:
-                async with self._turn:
-                    return await self.client.read(
-                        unit, req.fc, req.address, req.count, timeout_s=timeout_s
-                    )
-            return await self.client.read(unit, req.fc, req.address, req.count, timeout_s=timeout_s)
+            async with self._turn:
+                return await self.client.read(
+                    unit, req.fc, req.address, req.count, timeout_s=timeout_s
+                )
         except ModbusTcpError as exc:
             raise DeviceError(device_id, exc.kind, f"{_where(req)}: {exc.detail}") from exc
 

@@ -8,7 +8,9 @@ Each device runs its own loop: wait until due, take the bus, read, hand the read
 sink, pick the next due time. Start times are staggered over the first period and every period
 is jittered, so a hundred meters do not all fire in the same millisecond. A device that stops
 answering is backed off (see :mod:`gateway.polling.health`): it then costs at most one timeout
-per back-off period, and the others keep their periods.
+per back-off period, and the others keep their periods. A scheduler that replaces another
+(``records``: the old one's :meth:`BusScheduler.health`) carries each device's record on, so a
+restart neither ends an outage nor resets the counters.
 
 Time is injected: ``clock`` (monotonic seconds) and ``sleep`` let tests run a day of polling in
 milliseconds; ``wall`` gives the timestamps of events.
@@ -61,6 +63,7 @@ class BusScheduler:
         wall: Callable[[], datetime] = _wall,
         rng: random.Random | None = None,
         on_close: Callable[[], Awaitable[None]] | None = None,
+        records: Mapping[str, DeviceHealth] | None = None,
     ) -> None:
         self._periods = {d.device_id: period_s for d in devices}
         self._periods.update(periods or {})
@@ -85,8 +88,11 @@ class BusScheduler:
         metrics = PollMetrics.for_registry(registry)
         longest = max(self._periods.values(), default=period_s)
         backoff = backoff or Backoff(initial_s=max(30.0, longest), max_s=max(300.0, longest))
+        records = records or {}
         self._trackers = {
-            d.device_id: HealthTracker(name, d.device_id, backoff=backoff, metrics=metrics)
+            d.device_id: HealthTracker(
+                name, d.device_id, backoff=backoff, metrics=metrics, record=records.get(d.device_id)
+            )
             for d in devices
         }
         self._stopping = asyncio.Event()

@@ -7,6 +7,7 @@ into :class:`DeviceError`, and the stamping of readings with the meter's own clo
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -31,7 +32,7 @@ class SerialOptions(TypedDict, total=False):
     sleep: Sleep
 
 
-class SerialDevice:
+class SerialDevice(ABC):
     """One meter on a serial bus. A subclass reads it and knows how long a read may take."""
 
     _codec_error: ClassVar[type[Exception]]
@@ -71,8 +72,9 @@ class SerialDevice:
         """``timeout_s`` as given, else the protocol's estimate for one read."""
         return self._timeout_s if self._timeout_s is not None else self._default_timeout_s()
 
+    @abstractmethod
     def _default_timeout_s(self) -> float:
-        raise NotImplementedError
+        """The protocol's estimate of how long one read may take."""
 
     def _error_kind(self, exc: Exception) -> str:
         """The countable kind of a codec error: the codec's own, unless a subclass maps it."""

@@ -112,18 +112,19 @@ count = 4
             "connection",
         )
 
-        # Restarted while still dead: the new scheduler's first failures are the same outage.
+        # Restarted while still dead: the new scheduler carries the record on, tries once more
+        # (the restart's own try) and backs off again; still the same outage.
         command("restart_bus", bus="lan")
-        wait_for(
-            lambda: (
-                metric("m2c_poll_errors_total", bus="lan", device="sdm-1", kind="connection") == 6
-            ),
-            10,
-            "three more failures",
+        again = wait_for(lambda: (d := device("sdm-1")) and d["reads"] == 4 and d, 10, "a try")
+        assert (again["state"], again["failures"], again["errors"]) == (
+            "down",
+            4,
+            {"connection": 4},
         )
+        assert metric("m2c_poll_errors_total", bus="lan", device="sdm-1", kind="connection") == 4
         assert outages() == [("device_down", "sdm-1")]
 
-        # The meter answers; restarted again, the fresh scheduler's first read is good.
+        # The meter answers; restarted again, the fresh scheduler's first read ends the outage.
         loop.run(sim.start())
         command("restart_bus", bus="lan")
         wait_for(lambda: len(outages()) == 2, 10, "device_up")

@@ -239,7 +239,7 @@ async def test_gateway_device_reads_a_plain_pymodbus_server() -> None:
     server = ModbusTcpServer(devices, address=("127.0.0.1", port))
     task = asyncio.create_task(server.serve_forever())
     await asyncio.sleep(0.2)
-    link = ModbusLink.tcp("127.0.0.1", port, timeout_s=2)
+    link = ModbusLink.tcp("127.0.0.1", port, connect_timeout_s=2)
     try:
         dev = ModbusDevice("sdm630-1", sdm, 1, link, wall=lambda: datetime(2026, 1, 1, tzinfo=UTC))
         readings = await dev.read()

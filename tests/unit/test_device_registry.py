@@ -62,22 +62,6 @@ def test_one_down_and_one_up_per_outage() -> None:
     assert s.events[2].detail["kind"] == "crc"
 
 
-def test_an_outage_outlives_a_restarted_scheduler() -> None:
-    old = DeviceHealth("m1")
-    s = Setup(old)
-    s.registry.on_health(change("m1", "degraded", "ok", 1, "timeout"))
-    fresh = DeviceHealth("m1")  # restart_bus: a new scheduler, its device starts as ok
-    s.records = [fresh]
-    s.registry.reconcile()
-    s.registry.on_health(change("m1", "degraded", "ok", 5, "timeout"))  # still dead
-    assert s.kinds() == [("device_down", "m1")]
-    fresh.record_ok(2, at(8))  # a good first read: no state change, so no scheduler event
-    s.registry.reconcile()
-    s.registry.reconcile()
-    assert s.kinds() == [("device_down", "m1"), ("device_up", "m1")]
-    assert s.events[1].detail == {"bus": "lan", "down_s": 7.0}
-
-
 def test_a_removed_device_is_forgotten() -> None:
     s = Setup()
     s.registry.on_health(change("m1", "degraded", "ok", 1, "timeout"))

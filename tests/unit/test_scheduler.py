@@ -12,7 +12,7 @@ from structlog.testing import capture_logs
 
 from contract.mqtt import Reading
 from gateway.polling.device import DeviceError
-from gateway.polling.health import Backoff, HealthEvent
+from gateway.polling.health import Backoff, DeviceHealth, HealthEvent
 from gateway.polling.scheduler import BusScheduler
 from tests.support.aio import run_async
 from tests.support.fakeclock import FakeClock
@@ -309,3 +309,32 @@ async def test_devices_may_have_their_own_periods() -> None:
     await h.run(100.0)
     assert 95 <= len(h.meters[0].starts) <= 101
     assert 9 <= len(h.meters[1].starts) <= 11
+
+
+@run_async
+async def test_a_replacing_scheduler_carries_the_outage_and_the_counters_on() -> None:
+    dead = Harness(1, period_s=1.0, jitter=0.0, backoff=Backoff(3, 30, 30))
+    dead.meters[0].dead = True
+    await dead.run(5.0)
+    old = dead.sched.health()["m0"]
+    assert (old.state, old.reads, old.failures) == ("down", 3, 3)
+    # restart_bus: a new scheduler takes the old one's records; the meter answers again
+    fresh = Harness(1, period_s=1.0, jitter=0.0, records=dead.sched.health())
+    await fresh.run(2.5)
+    h = fresh.sched.health()["m0"]
+    assert h is old
+    assert (h.state, h.failures, h.consecutive_failures) == ("ok", 3, 0)
+    assert h.reads == 3 + len(fresh.meters[0].starts)
+    # the good first read ends the outage with an event, as it would have without the restart
+    assert [(e.state, e.previous) for e in fresh.events] == [("ok", "down")]
+    assert (
+        fresh.registry.get_sample_value("m2c_poll_device_state", {"bus": "bus1", "device": "m0"})
+        == 0
+    )
+
+
+def test_a_new_tracker_shows_a_carried_record_state_in_its_gauge() -> None:
+    record = DeviceHealth("m0", state="down")
+    h = Harness(1, period_s=1.0, records={"m0": record})
+    value = h.registry.get_sample_value("m2c_poll_device_state", {"bus": "bus1", "device": "m0"})
+    assert value == 2
