@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -18,7 +20,55 @@ class BrokerSettings(_Section):
     share_group: str | None = Field(
         default=None, description="join $share/<group>/... so several workers split the load"
     )
-    client_id: str = "m2c-central-ingest"
+    client_id: str = Field(
+        default="m2c-central-ingest",
+        description="central's client ids start with m2c-central (no gateway may be enrolled so)",
+    )
+    tls: bool = False
+    ca_file: Path | None = Field(default=None, description="CA that signed the broker's cert")
+    cert_file: Path | None = Field(default=None, description="client certificate, if required")
+    key_file: Path | None = None
+
+    @field_validator("password")
+    @classmethod
+    def _no_placeholder(cls, value: str | None) -> str | None:
+        if value is not None and value.lower() in {"changeme", "change-me", "password", "secret"}:
+            raise ValueError("is a placeholder: set a real password")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_files(self) -> BrokerSettings:
+        if not self.tls and (self.ca_file or self.cert_file or self.key_file):
+            raise ValueError("ca_file/cert_file/key_file given but tls = false")
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together")
+        for name in ("ca_file", "cert_file", "key_file"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"{name} {str(path)!r} does not exist or is not a file")
+        return self
+
+
+class IdentitySettings(_Section):
+    """Gateway identities: the command-signing key and the broker's gateway password file."""
+
+    command_key: Path = Field(
+        default=Path("var/central/command-key.pem"),
+        description="central's Ed25519 command-signing key (PEM, 0600; created on first use)",
+    )
+    command_ttl_s: int = Field(
+        default=24 * 3600, ge=60, le=7 * 24 * 3600, description="how long a command stays valid"
+    )
+    password_file: Path = Field(
+        default=Path("/etc/mosquitto/m2c/gateways.passwd"),
+        description="Mosquitto password file of the gateway listener (enroll/revoke edit it)",
+    )
+    max_clock_skew_s: int = Field(
+        default=300,
+        ge=0,
+        le=3600,
+        description="a gateway status or event dated further ahead of central's clock is refused",
+    )
 
 
 class HttpSettings(_Section):
@@ -34,6 +84,7 @@ class CentralSettings(BaseSettings):
     database_url: str = "sqlite:///var/central/central.db"
     broker: BrokerSettings = BrokerSettings()
     http: HttpSettings = HttpSettings()
+    identity: IdentitySettings = IdentitySettings()
 
     @classmethod
     def settings_customise_sources(

@@ -181,6 +181,9 @@ class Command(_Payload):
     id: str = Field(min_length=1, max_length=64)
     kind: Literal["read_now", "restart_bus", "set_log_level", "config", "print", "bill_cache"]
     args: dict[str, Any] = Field(default_factory=dict)
+    # Central signs every command (see contract.command_signature); a gateway runs none unsigned.
+    expires: AwareDatetime | None = None
+    sig: str | None = Field(default=None, max_length=128)
 
 
 class CommandReply(_Payload):

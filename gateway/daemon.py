@@ -18,7 +18,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,6 +31,7 @@ from gateway import metrics
 from gateway.cashier.app import CashierApp
 from gateway.cashier.config import CashierFile
 from gateway.cashier.link import CashierLink, to_event
+from gateway.command_guard import CommandGuard
 from gateway.downlink import CommandRejected, ConfigStore, Downlink, write_atomic
 from gateway.health import DeviceRegistry
 from gateway.outbox import Outbox, Quota
@@ -91,8 +92,19 @@ class Gateway:
             settings.outbox.path, gateway_id=self.gateway_id, quota=quota_of(settings)
         )
         self.health = DeviceRegistry(self.gateway_id, records=self._records, publish=self.put_event)
+        d = settings.downlink
+        self.guard = CommandGuard.from_texts(
+            self.gateway_id, d.central_keys, d.replay_db, skew=timedelta(seconds=d.clock_skew_s)
+        )
+        if not d.central_keys:
+            log.warning("no central command key configured: every command will be refused")
         self.downlink = Downlink(
-            self.gateway_id, reply=self._reply, config=self.config, set_log_level=set_log_level
+            self.gateway_id,
+            reply=self._reply,
+            guard=self.guard,
+            on_refused=self._refused,
+            config=self.config,
+            set_log_level=set_log_level,
         )
         self.downlink.register("read_now", self._read_now)
         self.downlink.register("restart_bus", self._restart_bus)
@@ -174,6 +186,15 @@ class Gateway:
 
     def _reply(self, reply: CommandReply) -> None:
         self.outbox.put_bodies("replies", [reply.model_dump_json()])
+
+    def _refused(self, command_id: str, kind: str, reason: str) -> None:
+        """A command that failed the guard: an alert for central besides the reply."""
+        self.on_event(
+            "command_refused",
+            subject=command_id[:128],
+            severity="warning",
+            detail={"refusal": kind, "reason": reason[:500]},
+        )
 
     async def _serve_commands(self) -> None:
         assert self._commands is not None
@@ -344,6 +365,7 @@ class Gateway:
                 self.notifier.notify("STOPPING=1")
             self.uplink.stop()
             self.outbox.close()
+            self.guard.close()
             if server is not None:
                 server.shutdown()
                 server.server_close()

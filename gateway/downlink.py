@@ -9,13 +9,18 @@ Pushed configuration (``kind = "config"``, ``args = {"settings": {...}}``) is la
 file configuration, validated as a whole, written atomically (temporary file, fsync, rename),
 then applied; if applying fails the previous file is restored and the previous settings applied
 again, and the reply says so.
+
+Before any of that, the :class:`gateway.command_guard.CommandGuard` admits the command: signed by
+central for this gateway, not expired, never seen before. An unsigned, badly signed, expired or
+replayed command is answered ``ok=false`` with the reason and reported through ``on_refused``
+(the daemon makes it a ``command_refused`` event); it never runs. A redelivered command is
+therefore refused as replayed: a command runs at most once.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +30,7 @@ import structlog
 from pydantic import ValidationError
 
 from contract.mqtt import Command, CommandReply
+from gateway.command_guard import CommandGuard, CommandRefused
 from gateway.settings import GatewaySettings
 
 log = structlog.get_logger(__name__)
@@ -111,6 +117,8 @@ class ConfigStore:
             raise CommandRejected(f"invalid configuration at {where}: {first['msg']}") from exc
         if new.gateway_id != self.current.gateway_id:
             raise CommandRejected("gateway_id cannot be changed from central")
+        if new.downlink.central_keys != self.current.downlink.central_keys:
+            raise CommandRejected("downlink.central_keys cannot be changed from central")
         merged = deep_merge(self.overlay, overlay)
         previous = self.path.read_bytes() if self.path.exists() else None
         write_atomic(self.path, json.dumps(merged, indent=2, default=str).encode())
@@ -133,20 +141,22 @@ class Downlink:
         gateway_id: str,
         *,
         reply: Callable[[CommandReply], None],
+        guard: CommandGuard,
+        on_refused: Callable[[str, str, str], None] | None = None,
         config: ConfigStore | None = None,
         set_log_level: Callable[[str], None] | None = None,
-        remember: int = 256,
     ) -> None:
         self.gateway_id = gateway_id
         self.reply = reply
+        self.guard = guard
+        self.on_refused = on_refused  # (command id, refusal kind, reason)
         self.config = config
         self.set_log_level = set_log_level
         self.handlers: dict[str, Handler] = {}
         self.command_handlers: dict[str, CommandHandler] = {}
-        self._replies: OrderedDict[str, CommandReply] = OrderedDict()
-        self._remember = remember
         self.received = 0
         self.rejected = 0
+        self.refused: dict[str, int] = {}  # refusals by kind (unsigned, expired, replayed, ...)
 
     def register(self, kind: str, handler: Handler) -> None:
         """Handle ``kind`` (``read_now``, ``restart_bus``, ``print``, ``bill_cache``)."""
@@ -168,11 +178,14 @@ class Downlink:
         except ValueError as exc:  # JSONDecodeError and ValidationError are ValueErrors
             text = str(exc).splitlines()
             reason = f"malformed command: {' '.join(text[:3])[:300]}"
-            return self._send(command_id, ok=False, reason=reason, cache=False)
-        seen = self._replies.get(command.id)
-        if seen is not None:
-            self.reply(seen)  # a redelivery: same answer, not run twice
-            return seen
+            return self._send(command_id, ok=False, reason=reason)
+        try:
+            self.guard.check(command)
+        except CommandRefused as exc:
+            self.refused[exc.kind] = self.refused.get(exc.kind, 0) + 1
+            if self.on_refused is not None:
+                self.on_refused(command.id, exc.kind, str(exc))
+            return self._send(command.id, ok=False, reason=str(exc))
         try:
             outcome = await self._run(command)
         except CommandRejected as exc:
@@ -206,7 +219,7 @@ class Downlink:
             raise CommandRejected(f"no handler for {command.kind!r} on this gateway")
         return await handler(command.args)
 
-    def _send(self, command_id: str, *, ok: bool, reason: str, cache: bool = True) -> CommandReply:
+    def _send(self, command_id: str, *, ok: bool, reason: str) -> CommandReply:
         reply = CommandReply(
             gateway_id=self.gateway_id,
             command_id=command_id,
@@ -217,9 +230,5 @@ class Downlink:
         if not ok:
             self.rejected += 1
             log.warning("command rejected", command=command_id, reason=reason)
-        if cache and command_id:
-            self._replies[command_id] = reply
-            while len(self._replies) > self._remember:
-                self._replies.popitem(last=False)
         self.reply(reply)
         return reply

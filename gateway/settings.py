@@ -16,6 +16,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from contract.command_signature import parse_public_key
 from contract.mqtt import GATEWAY_ID_RE, METER_ID_RE
 from gateway.polling.config import Bus, PollingConfig
 
@@ -58,6 +59,10 @@ class MqttSettings(_Section):
             raise ValueError("key_file needs cert_file")
         if not self.tls and (self.ca_file or self.cert_file):
             raise ValueError("ca_file/cert_file given but tls = false")
+        for name in ("ca_file", "cert_file", "key_file"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"{name} {str(path)!r} does not exist or is not a file")
         return self
 
 
@@ -97,6 +102,28 @@ class DownlinkSettings(_Section):
         default=Path("var/gateway/pushed-config.json"),
         description="configuration pushed from central, laid over the TOML file",
     )
+    central_keys: tuple[str, ...] = Field(
+        default=(),
+        description="central's command-signing public keys (base64url Ed25519, from"
+        " `m2c central gateway enroll`); with none, every command is refused",
+    )
+    replay_db: Path = Field(
+        default=Path("var/gateway/commands.db"),
+        description="ids of admitted commands, kept until they expire (replay protection)",
+    )
+    clock_skew_s: float = Field(
+        default=300.0, ge=0, le=3600, description="tolerated difference to central's clock"
+    )
+
+    @field_validator("central_keys")
+    @classmethod
+    def _keys(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for i, key in enumerate(value):
+            try:
+                parse_public_key(key)
+            except ValueError as exc:
+                raise ValueError(f"key {i}: {exc}") from exc
+        return value
 
 
 class SyntheticMeter(_Section):

@@ -6,6 +6,11 @@
   gaps in it (``seq_gaps``), filled when a late message arrives;
 * events, command replies: unique by their natural identity;
 * field payments: exactly once by ``payment_id``; a reused id with other content is quarantined;
+  only a payment whose receipt signature verifies against its gateway's enrolled key is stored
+  (see :mod:`central.ingest.receipts`): any other is quarantined with the reason and raised as a
+  ``receipt_refused`` error event, and so is a receipt already counted under another id;
+* statuses, events and replies dated beyond central's clock plus ``max_skew`` are quarantined
+  (a retained status from the future would otherwise pin a gateway's state);
 * anything unparseable: ``ingest_quarantine`` with its reason.
 
 Rows are inserted in identity order so that two workers inserting overlapping batches take
@@ -18,7 +23,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, select, tuple_, update
@@ -34,8 +39,10 @@ from central.db.models.ingest import (
     SeqGap,
 )
 from central.db.models.readings import ReadingRow
+from central.identity.enrollment import receipt_keys
 from central.ingest.gaps import advance, fill
 from central.ingest.parse import Ignored, Payload, Rejected
+from central.ingest.receipts import refusal
 from contract import mqtt as contract
 
 READINGS: Table = ReadingRow.__table__  # type: ignore[assignment]
@@ -55,6 +62,8 @@ class StoreResult:
     quarantined: int = 0
     events: int = 0
     payments_new: int = 0
+    payments_refused: int = 0  # bad, missing or unknown-key receipt signatures
+    future_dated: int = 0  # statuses, events, replies dated beyond central's clock
     replies: int = 0
     gaps_opened: int = 0
     gaps_filled: int = 0
@@ -72,10 +81,17 @@ def _insert(conn: Connection, table: Any) -> Any:
     raise ValueError(f"unsupported database {conn.dialect.name!r}")
 
 
-def store(engine: Engine, items: Sequence[Payload | Rejected | Ignored]) -> StoreResult:
+def store(
+    engine: Engine,
+    items: Sequence[Payload | Rejected | Ignored],
+    *,
+    max_skew: timedelta = timedelta(minutes=5),
+    now: datetime | None = None,
+) -> StoreResult:
     """Write ``items`` in one transaction; raises SQLAlchemyError (nothing written) on failure."""
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     result = StoreResult(messages=len(items))
+    items = _bound_by_clock(items, now + max_skew, result)
     batches = [i for i in items if isinstance(i, contract.ReadingsBatch)]
     payments = [i for i in items if isinstance(i, contract.FieldPaymentBatch)]
     rejected = [i for i in items if isinstance(i, Rejected)]
@@ -264,17 +280,86 @@ def _conflict(
     }
 
 
+Dated = contract.GatewayStatus | contract.Event | contract.CommandReply
+_DATED_CHANNEL: dict[type, contract.Channel] = {
+    contract.GatewayStatus: "status",
+    contract.Event: "events",
+    contract.CommandReply: "replies",
+}
+
+
+def _bound_by_clock(
+    items: Sequence[Payload | Rejected | Ignored], limit: datetime, result: StoreResult
+) -> list[Payload | Rejected | Ignored]:
+    """Statuses, events and replies dated after ``limit`` become quarantined rejections."""
+    out: list[Payload | Rejected | Ignored] = []
+    for item in items:
+        if isinstance(item, Dated) and item.ts > limit:
+            result.future_dated += 1
+            channel = _DATED_CHANNEL[type(item)]
+            out.append(
+                Rejected(
+                    contract.topic(item.gateway_id, channel),
+                    item.model_dump_json().encode(),
+                    f"{channel} dated {item.ts.isoformat()}, after central's clock"
+                    f" ({limit.isoformat()} with the allowed skew): refused",
+                )
+            )
+        else:
+            out.append(item)
+    return out
+
+
+def _refused_payment(
+    gateway_id: str, payment: contract.FieldPayment, reason: str, now: datetime
+) -> tuple[Rejected, dict[str, Any]]:
+    """The quarantine record and the alert event of a payment that is not money."""
+    rejected = Rejected(
+        contract.topic(gateway_id, "payments"), payment.model_dump_json().encode(), reason
+    )
+    event = {
+        "gateway_id": gateway_id,
+        "kind": "receipt_refused",
+        "ts": now,
+        "subject": payment.payment_id[:128],
+        "severity": "error",
+        "detail": json.dumps(
+            {"reason": reason, "amount": payment.amount, "receipt_no": payment.receipt_no}
+        ),
+        "received_at": now,
+    }
+    return rejected, event
+
+
 def _payments(
     conn: Connection, batches: list[contract.FieldPaymentBatch], now: datetime, result: StoreResult
 ) -> list[Rejected]:
     rows: dict[str, dict[str, Any]] = {}
+    rejected: list[Rejected] = []
+    alerts: list[dict[str, Any]] = []
+    enrolled = receipt_keys(conn, (b.gateway_id for b in batches))
+    receipts: dict[tuple[str, str], str] = {}
     for batch in batches:
         for p in batch.payments:
+            reason = refusal(p, batch.gateway_id, enrolled)
+            counted = receipts.setdefault((batch.gateway_id, p.receipt_no), p.payment_id)
+            if reason is None and counted != p.payment_id:
+                reason = f"receipt {p.receipt_no} already in this batch as {counted!r}"
+            if reason is not None:
+                r, e = _refused_payment(batch.gateway_id, p, reason, now)
+                rejected.append(r)
+                alerts.append(e)
+                continue
             rows.setdefault(
                 p.payment_id, {**p.model_dump(), "gateway_id": batch.gateway_id, "received_at": now}
             )
+    _counted_elsewhere(conn, rows, rejected, alerts, now)
+    if alerts:
+        result.payments_refused += len(alerts)
+        stmt = _insert(conn, GatewayEventRow.__table__).on_conflict_do_nothing()
+        conn.execute(stmt, alerts)
     if not rows:
-        return []
+        return rejected
     table = PAYMENTS
     stmt = (
         _insert(conn, table)
@@ -283,7 +368,6 @@ def _payments(
     )
     inserted = {pid for (pid,) in conn.execute(stmt, [rows[k] for k in sorted(rows)])}
     result.payments_new += len(inserted)
-    rejected = []
     others = [k for k in rows if k not in inserted]
     if others:
         keys = ("account", "amount", "receipt_no", "signature", "cashier")
@@ -300,6 +384,33 @@ def _payments(
                     )
                 )
     return rejected
+
+
+def _counted_elsewhere(
+    conn: Connection,
+    rows: dict[str, dict[str, Any]],
+    rejected: list[Rejected],
+    alerts: list[dict[str, Any]],
+    now: datetime,
+) -> None:
+    """Drop from ``rows`` a receipt already stored under another payment id (counted once)."""
+    if not rows:
+        return
+    keys = {(r["gateway_id"], r["receipt_no"]): pid for pid, r in rows.items()}
+    cols = (PAYMENTS.c.gateway_id, PAYMENTS.c.receipt_no, PAYMENTS.c.payment_id)
+    found = conn.execute(select(*cols).where(tuple_(*cols[:2]).in_(sorted(keys)))).all()
+    for gateway_id, receipt_no, stored_id in found:
+        pid = keys[(gateway_id, receipt_no)]
+        if stored_id == pid:
+            continue
+        row = rows.pop(pid)
+        payment = contract.FieldPayment.model_validate(
+            {k: row[k] for k in contract.FieldPayment.model_fields}
+        )
+        reason = f"receipt {receipt_no} of {gateway_id} already counted as payment {stored_id!r}"
+        r, e = _refused_payment(gateway_id, payment, reason, now)
+        rejected.append(r)
+        alerts.append(e)
 
 
 def _events(

@@ -16,6 +16,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -26,6 +27,7 @@ from paho.mqtt.properties import Properties
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from central.ingest.broker import configure_client
 from central.ingest.parse import Rejected, parse
 from central.ingest.store import StoreResult, store
 from central.settings import BrokerSettings
@@ -52,8 +54,10 @@ class IngestWorker:
         *,
         max_messages: int = 200,
         receive_maximum: int = 1000,
+        max_skew: timedelta = timedelta(minutes=5),
     ) -> None:
         self.settings = settings
+        self.max_skew = max_skew  # statuses/events dated further ahead are quarantined
         self.engine = engine
         self.max_messages = max_messages
         self.receive_maximum = receive_maximum
@@ -69,8 +73,7 @@ class IngestWorker:
             protocol=mqtt.MQTTv5,
             manual_ack=True,
         )
-        if settings.username:
-            self.client.username_pw_set(settings.username, settings.password)
+        configure_client(self.client, settings)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
@@ -127,7 +130,7 @@ class IngestWorker:
             attempt = 0
             while True:
                 try:
-                    result = store(self.engine, items)
+                    result = store(self.engine, items, max_skew=self.max_skew)
                     break
                 except SQLAlchemyError as exc:
                     # Not acknowledged: retried here, or redelivered if this worker dies.

@@ -30,6 +30,9 @@ def register(subparsers: Any) -> None:
             help="TOML file (see config/central.sample.toml); env M2C_CENTRAL_* overrides",
         )
         p.set_defaults(func=func)
+    from m2c.commands.central_gateway import register_gateway
+
+    register_gateway(sub)
 
 
 def _load(path: Path | None) -> Any:
@@ -65,8 +68,16 @@ def _serve_api(settings: Any, engine: Any) -> None:
         def capture_signals(self) -> Iterator[None]:
             yield
 
+    from datetime import timedelta
+
+    from central.identity.keys import load_or_create
+
     app = create_app(engine)
-    app.state.commands = CommandPublisher(settings.broker)  # POST /gateways/{id}/commands
+    app.state.commands = CommandPublisher(  # POST /gateways/{id}/commands
+        settings.broker,
+        signing_key=load_or_create(settings.identity.command_key),
+        ttl=timedelta(seconds=settings.identity.command_ttl_s),
+    )
     server = Server(
         uvicorn.Config(app, host=settings.http.host, port=settings.http.port, log_config=None)
     )
@@ -84,12 +95,19 @@ def _serve_api(settings: Any, engine: Any) -> None:
         app.state.commands.stop()
 
 
-def _run(args: argparse.Namespace) -> int:
+def _worker(settings: Any, engine: Any) -> Any:
+    from datetime import timedelta
+
     from central.ingest.worker import IngestWorker
 
+    skew = timedelta(seconds=settings.identity.max_clock_skew_s)
+    return IngestWorker(settings.broker, engine, max_skew=skew)
+
+
+def _run(args: argparse.Namespace) -> int:
     settings = _load(args.config)
     engine = _engine(settings)
-    worker = IngestWorker(settings.broker, engine)
+    worker = _worker(settings, engine)
     worker.start()
     try:
         _serve_api(settings, engine)
@@ -108,10 +126,8 @@ def _ingest(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from central.ingest.worker import IngestWorker
-
     settings = _load(args.config)
-    worker = IngestWorker(settings.broker, _engine(settings))
+    worker = _worker(settings, _engine(settings))
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     worker.start()

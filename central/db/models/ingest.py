@@ -105,6 +105,9 @@ class FieldPaymentRow(Base):
     """Money a field cashier took, exactly once per ``payment_id`` (billing allocates it)."""
 
     __tablename__ = "field_payments"
+    __table_args__ = (  # one payment per printed receipt (migration id01)
+        Index("ux_field_payments_receipt", "gateway_id", "receipt_no", unique=True),
+    )
 
     payment_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     gateway_id: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,1 @@
+"""Gateway identities: enrollment (broker credentials, receipt keys), central's command key."""
