@@ -94,7 +94,10 @@ class Gateway:
         self.health = DeviceRegistry(self.gateway_id, records=self._records, publish=self.put_event)
         d = settings.downlink
         self.guard = CommandGuard.from_texts(
-            self.gateway_id, d.central_keys, d.replay_db, skew=timedelta(seconds=d.clock_skew_s)
+            self.gateway_id,
+            d.central_keys,
+            d.replay_db or settings.outbox.path.with_name("commands.db"),
+            skew=timedelta(seconds=d.clock_skew_s),
         )
         if not d.central_keys:
             log.warning("no central command key configured: every command will be refused")

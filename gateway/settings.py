@@ -107,9 +107,10 @@ class DownlinkSettings(_Section):
         description="central's command-signing public keys (base64url Ed25519, from"
         " `m2c central gateway enroll`); with none, every command is refused",
     )
-    replay_db: Path = Field(
-        default=Path("var/gateway/commands.db"),
-        description="ids of admitted commands, kept until they expire (replay protection)",
+    replay_db: Path | None = Field(
+        default=None,
+        description="ids of admitted commands, kept until they expire (replay protection);"
+        " default: commands.db beside the outbox",
     )
     clock_skew_s: float = Field(
         default=300.0, ge=0, le=3600, description="tolerated difference to central's clock"

@@ -31,6 +31,7 @@ from gateway.settings import (
 from simulators.printer.machine import PrinterMachine
 from simulators.printer.servers import TcpPrinterServer
 from tests.support.broker import Mosquitto
+from tests.support.signing import CENTRAL_PUBLIC, signed_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,7 +73,9 @@ def test_a_field_payment_reaches_central_once(tmp_path: Path, mosquitto: Mosquit
                 outbox=OutboxSettings(path=gw / "outbox.db"),
                 metrics=MetricsSettings(enabled=False),
                 status=StatusSettings(path=gw / "status.json"),
-                downlink=DownlinkSettings(pushed_config=gw / "pushed.json"),
+                downlink=DownlinkSettings(
+                    pushed_config=gw / "pushed.json", central_keys=(CENTRAL_PUBLIC,)
+                ),
             )
         )
         app = CashierApp.build(
@@ -91,18 +94,20 @@ def test_a_field_payment_reaches_central_once(tmp_path: Path, mosquitto: Mosquit
         task = asyncio.create_task(gateway.run())
         push = json.loads((ROOT / "config/samples/bill_cache_route.json").read_text("utf-8"))
         reply = await gateway.downlink.handle(
-            Command(id="c-1", kind="bill_cache", args=push).model_dump_json().encode()
+            signed_bytes(Command(id="c-1", kind="bill_cache", args=push), "gw-cash")
         )
         assert reply.ok, reply.reason
         printing = Command(id="c-2", kind="print", args={"bill_id": "HD-2611-0002"})
-        first = await gateway.downlink.handle(printing.model_dump_json().encode())
+        printing_bytes = signed_bytes(printing, "gw-cash")
+        first = await gateway.downlink.handle(printing_bytes)
         assert first.ok, first.reason
         bad = Command(id="c-3", kind="print", args={"bill_id": "HD-0000-NOPE"})
-        refused = await gateway.downlink.handle(bad.model_dump_json().encode())
+        refused = await gateway.downlink.handle(signed_bytes(bad, "gw-cash"))
         assert not refused.ok
         assert "unknown_bill" in refused.reason
-        again = await gateway.downlink.handle(printing.model_dump_json().encode())
-        assert again == first  # a redelivered command is answered, not run twice
+        again = await gateway.downlink.handle(printing_bytes)
+        assert not again.ok  # a redelivered command is refused as replayed, not run twice
+        assert "already received" in again.reason
         assert [j.id for j in app.queue.jobs() if j.ref == "HD-2611-0002"] == ["cmd-c-2"]
         owed = int(str(app.cashier.lookup(app.cache.get("HD-2611-0001")[0].account)[0]["owed"]))
         payment = app.cashier.pay("HD-2611-0001", owed)  # central is not running

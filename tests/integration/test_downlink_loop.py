@@ -8,15 +8,19 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
 from central.db.models.ingest import FieldPaymentRow
+from central.identity.enrollment import enroll
 from central.ingest.commands import CommandPublisher
 from central.ingest.worker import IngestWorker
 from central.settings import BrokerSettings
 from contract import mqtt as contract
+from contract.command_signature import public_key_text
+from contract.receipt_signature import ReceiptFields, sign_receipt, signature_of
 from gateway.daemon import Gateway
 from gateway.settings import (
     DownlinkSettings,
@@ -30,6 +34,7 @@ from tests.support.api import Api
 from tests.support.broker import Mosquitto
 from tests.support.mqtt import wait_for
 from tests.support.procs import LoopThread
+from tests.support.signing import CENTRAL_KEY, CENTRAL_PUBLIC
 
 
 def test_commands_and_payments_round_trip(
@@ -42,7 +47,15 @@ def test_commands_and_payments_round_trip(
     worker.start()
     assert worker.connected.wait(10)
     api = Api(engine)
-    publisher = CommandPublisher(broker)
+    publisher = CommandPublisher(broker, signing_key=CENTRAL_KEY)
+    receipt_key = Ed25519PrivateKey.generate()
+    enroll(
+        engine,
+        "gw-loop",
+        public_key_text(receipt_key.public_key()),
+        password_file=tmp_path / "gateways.passwd",
+        now=datetime.now(UTC),
+    )
     publisher.start()
     api.app.state.commands = publisher
     settings = GatewaySettings(
@@ -51,7 +64,9 @@ def test_commands_and_payments_round_trip(
         outbox=OutboxSettings(path=tmp_path / "outbox.db"),
         metrics=MetricsSettings(enabled=False),
         status=StatusSettings(path=tmp_path / "status.json"),
-        downlink=DownlinkSettings(pushed_config=tmp_path / "pushed.json"),
+        downlink=DownlinkSettings(
+            pushed_config=tmp_path / "pushed.json", central_keys=(CENTRAL_PUBLIC,)
+        ),
     )
     gateway = Gateway(settings)
     loop = LoopThread()
@@ -100,14 +115,18 @@ def test_commands_and_payments_round_trip(
             "the pushed meter's readings at central",
         )
 
+        paid_at = datetime.now(UTC)
+        receipt = ReceiptFields(
+            "gw-loop", "R-9", "01234567890", "", 250_000, "cash", paid_at, "Lan"
+        )
         payment = contract.FieldPayment(
             payment_id="FP-1",
             account="01234567890",
             amount=250_000,
             receipt_no="R-9",
             cashier="Lan",
-            ts=datetime.now(UTC),
-            signature="c2lnbmF0dXJl",
+            ts=paid_at,
+            signature=signature_of(sign_receipt(receipt, receipt_key)),
         )
         asyncio.run_coroutine_threadsafe(
             gateway.submit_payments([payment, payment]), loop.loop

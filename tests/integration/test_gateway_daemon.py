@@ -18,6 +18,7 @@ from gateway.settings import GatewaySettings
 from tests.support.broker import Mosquitto, free_port
 from tests.support.mqtt import Collector, wait_for
 from tests.support.procs import ROOT, LoopThread
+from tests.support.signing import CENTRAL_PUBLIC, signed_bytes
 
 
 def test_daemon_end_to_end_operations(tmp_path: Path, mosquitto: Mosquitto) -> None:
@@ -36,6 +37,7 @@ path = "{tmp_path / "status.json"}"
 interval_s = 0.5
 [downlink]
 pushed_config = "{tmp_path / "pushed.json"}"
+central_keys = ["{CENTRAL_PUBLIC}"]
 [[buses]]
 kind = "modbus-tcp"
 name = "lan"
@@ -107,7 +109,7 @@ count = 30
                 args={"settings": {"synthetic": [{"id": "syn-b", "period_s": 0.02, "count": 10}]}},
             ),
         ):
-            collector.publish(cmd_topic, command.model_dump_json().encode())
+            collector.publish(cmd_topic, signed_bytes(command, "gw-ops"))
         collector.publish(cmd_topic, b"garbage")
 
         def replies() -> dict[str, contract.CommandReply]:

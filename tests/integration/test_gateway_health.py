@@ -21,6 +21,7 @@ from simulators.modbus.tcp import ModbusTcpSimulator
 from tests.support.broker import free_port
 from tests.support.mqtt import wait_for
 from tests.support.procs import LoopThread
+from tests.support.signing import CENTRAL_PUBLIC, signed_bytes
 
 
 def _events(outbox: Path) -> list[Event]:
@@ -46,6 +47,8 @@ port = 0
 [status]
 path = "{tmp_path / "status.json"}"
 interval_s = 0.1
+[downlink]
+central_keys = ["{CENTRAL_PUBLIC}"]
 [[buses]]
 kind = "modbus-tcp"
 name = "lan"
@@ -69,7 +72,7 @@ count = 4
 
     def command(kind: str, **args: Any) -> None:
         cmd = Command(id=f"c-{kind}-{len(_events(settings.outbox.path))}", kind=kind, args=args)
-        loop.run(gateway.downlink.handle(cmd.model_dump_json().encode()))
+        loop.run(gateway.downlink.handle(signed_bytes(cmd, "gw-h")))
 
     def device(meter: str) -> dict[str, Any] | None:
         report = read_status(settings)
