@@ -90,7 +90,8 @@ def test_a_gateway_cannot_publish_as_another(site: Site, connect: Connect) -> No
 
 def test_a_gateway_reads_only_its_own_commands_and_cannot_write_any(connect: Connect) -> None:
     a, b = connect("gw-a"), connect("gw-b")
-    assert a.wait_connected() and b.wait_connected()
+    assert a.wait_connected()
+    assert b.wait_connected()
     cmd_a, cmd_b = contract.topic("gw-a", "cmd"), contract.topic("gw-b", "cmd")
     a.subscribe(cmd_b, contract.topic_filter("cmd"), "#", "$SYS/#")
     b.subscribe(cmd_b)
@@ -111,7 +112,8 @@ def test_a_gateway_reads_only_its_own_commands_and_cannot_write_any(connect: Con
 def test_no_client_id_takeover(site: Site, connect: Connect) -> None:
     central = connect("central", client_id="m2c-central-ingest")
     b = connect("gw-b", client_id="gw-b")
-    assert central.wait_connected() and b.wait_connected()
+    assert central.wait_connected()
+    assert b.wait_connected()
     b.subscribe(contract.topic("gw-b", "cmd"))
     # A claims B's and central's client ids: the broker makes its client id its username.
     for stolen in ("gw-b", "m2c-central-ingest"):
