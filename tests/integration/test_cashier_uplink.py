@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -12,12 +13,14 @@ from sqlalchemy import func, select
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
 from central.db.models.ingest import FieldPaymentRow
+from central.identity.enrollment import enroll
 from central.ingest.worker import IngestWorker
 from central.settings import BrokerSettings
+from contract.command_signature import public_key_text
 from contract.mqtt import Command
 from gateway.cashier.app import CashierApp
 from gateway.cashier.config import CashierConfig, CashierFile
-from gateway.cashier.keys import create_signing_key
+from gateway.cashier.keys import create_signing_key, load_signing_key
 from gateway.daemon import Gateway
 from gateway.printing.config import PrinterConfig
 from gateway.settings import (
@@ -91,6 +94,13 @@ def test_a_field_payment_reaches_central_once(tmp_path: Path, mosquitto: Mosquit
             )
         )
         link = gateway.attach_cashier(app)
+        enroll(  # central knows the gateway's receipt key: its payments are money
+            engine,
+            "gw-cash",
+            public_key_text(load_signing_key(tmp_path / "key.pem").public_key()),
+            password_file=tmp_path / "gateways.passwd",
+            now=datetime.now(UTC),
+        )
         task = asyncio.create_task(gateway.run())
         push = json.loads((ROOT / "config/samples/bill_cache_route.json").read_text("utf-8"))
         reply = await gateway.downlink.handle(

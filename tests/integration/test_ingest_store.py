@@ -5,16 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, func, select
 
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
 from central.db.models.readings import ReadingRow
+from central.identity.enrollment import enroll
 from central.ingest.parse import Rejected, parse
 from central.ingest.store import store
 from contract import mqtt as contract
+from contract.command_signature import public_key_text
+from contract.receipt_signature import ReceiptFields, sign_receipt, signature_of
 from tests.support.api import Api
 from tests.support.readings import reading
 
@@ -86,7 +91,7 @@ def test_gaps_open_and_close_as_late_messages_arrive(engine: Engine) -> None:
 
 def test_status_online_offline_and_last_seen(engine: Engine) -> None:
     api = Api(engine)
-    t0 = datetime.now(UTC)
+    t0 = datetime.now(UTC) - timedelta(1)  # not in the future: that would be refused
     online = contract.GatewayStatus(gateway_id="gw-s", state="online", ts=t0, software="x 1")
     offline = contract.GatewayStatus(gateway_id="gw-s", state="offline", ts=t0 + timedelta(1))
     store(engine, [_msg(online)])  # type: ignore[list-item]
@@ -128,8 +133,17 @@ def test_malformed_payloads_are_quarantined_and_the_rest_stored(engine: Engine) 
     assert any(i["payload"] == "{not json" for i in page["items"])
 
 
-def test_events_payments_and_replies_are_stored_once(engine: Engine) -> None:
+def test_events_payments_and_replies_are_stored_once(engine: Engine, tmp_path: Path) -> None:
     ev = contract.Event(gateway_id="gw-a", kind="outbox_dropped", ts=NOW, detail={"count": 3})
+    key = Ed25519PrivateKey.generate()
+    enroll(
+        engine,
+        "gw-a",
+        public_key_text(key.public_key()),
+        password_file=tmp_path / "gateways.passwd",
+        now=NOW,
+    )
+    fields = ReceiptFields("gw-a", "R-1", "01234567890", "", 150_000, "cash", NOW, "An")
     pay = contract.FieldPayment(
         payment_id="P-1",
         account="01234567890",
@@ -137,7 +151,7 @@ def test_events_payments_and_replies_are_stored_once(engine: Engine) -> None:
         receipt_no="R-1",
         cashier="An",
         ts=NOW,
-        signature="c2ln",
+        signature=signature_of(sign_receipt(fields, key)),
     )
     batch = contract.FieldPaymentBatch(gateway_id="gw-a", seq=0, payments=(pay,))
     reply = contract.CommandReply(gateway_id="gw-a", command_id="c1", ok=True, ts=NOW)
@@ -159,7 +173,9 @@ def test_events_payments_and_replies_are_stored_once(engine: Engine) -> None:
     assert (again.payments_new, again.quarantined) == (0, 1)
     api = Api(engine)
     evs = api.get("/api/v1/gateways/gw-a/events").json()
-    assert [(e["kind"], e["detail"]) for e in evs] == [("outbox_dropped", {"count": 3})]
+    assert [e["kind"] for e in evs] == ["receipt_refused", "outbox_dropped"]  # newest first
+    assert evs[1]["detail"] == {"count": 3}
+    assert evs[0]["subject"] == "P-1"  # the altered payment, raised as an alert
     assert [r["command_id"] for r in api.get("/api/v1/gateways/gw-a/replies").json()] == ["c1"]
     q = api.get("/api/v1/ingest/quarantine").json()
     assert "P-1" in q["items"][0]["reason"]
