@@ -18,7 +18,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from contract.command_signature import parse_public_key
 from contract.mqtt import GATEWAY_ID_RE, METER_ID_RE
-from gateway.polling.config import Bus, PollingConfig
+from drivers.modbus.models import ModelCatalog, ModelError
+from gateway.polling.config import Bus, PollingConfig, bus_name
 
 
 class _Section(BaseModel):
@@ -188,6 +189,25 @@ class GatewaySettings(BaseSettings):
             raise ValueError("; ".join(e["msg"] for e in exc.errors())) from exc
         return self
 
+    @model_validator(mode="after")
+    def _known_models(self) -> GatewaySettings:
+        """Every Modbus meter names a model that exists and loads (else: which, where)."""
+        catalog = ModelCatalog(self.meter_models)
+        try:
+            catalog.names()  # every model directory exists
+        except ModelError as exc:
+            raise ValueError(str(exc)) from exc
+        for bus in self.buses:
+            for meter in bus.meters:
+                name = getattr(meter, "model", None)
+                if name is None:
+                    continue
+                try:
+                    catalog.get(name)
+                except ModelError as exc:
+                    raise ValueError(f"bus '{bus_name(bus)}' meter '{meter.id}': {exc}") from exc
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -199,3 +219,35 @@ class GatewaySettings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment overrides the file, which is passed in as init arguments.
         return env_settings, init_settings
+
+
+def config_warnings(settings: GatewaySettings) -> list[str]:
+    """What is valid but probably wrong on this host: serial ports that are not there, meters
+    read more than once a second, no key to accept central's commands with."""
+    out: list[str] = []
+    for bus in settings.buses:
+        port = getattr(bus, "port", None)
+        if isinstance(port, str) and port.startswith("/") and bus.kind != "modbus-tcp":
+            try:
+                present = Path(port).exists()
+            except (OSError, ValueError):
+                present = False
+            if not present:
+                out.append(f"bus '{bus_name(bus)}': serial port {port} does not exist (yet?)")
+        periods = [
+            getattr(bus, "period_s", None),
+            *(getattr(m, "period_s", None) for m in bus.meters),
+        ]
+        fast = [p for p in periods if p is not None and p < 1.0]
+        if fast:
+            out.append(
+                f"bus '{bus_name(bus)}': a period of {min(fast)} s reads more than once a second"
+            )
+    if not settings.downlink.central_keys:
+        out.append("downlink.central_keys is empty: every command from central will be refused")
+    if not settings.mqtt.username:
+        out.append(
+            "mqtt.username is not set: the shipped broker configuration refuses anonymous"
+            " clients"
+        )
+    return out

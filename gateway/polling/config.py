@@ -23,11 +23,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from contract.mqtt import MeterId
 from drivers.modbus.models import MeterOverrides
-from gateway.polling.serialbus import IecBusConfig, MbusBusConfig
+from gateway.polling.serialbus import STANDARD_BAUDS, IecBusConfig, MbusBusConfig, check_baud
 
 
 class _Config(BaseModel):
@@ -53,7 +53,7 @@ class ModbusTcpMeter(ModbusMeter):
 
 class _BusBase(_Config):
     name: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
-    period_s: float = Field(default=60.0, ge=0, description="each meter is read this often")
+    period_s: float = Field(default=60.0, gt=0, description="each meter is read this often")
     jitter: float = Field(default=0.05, ge=0, lt=1, description="fraction of the period")
     enabled: bool = True
 
@@ -68,6 +68,11 @@ class ModbusRtuBus(_BusBase):
     stopbits: Literal[1, 2] = 1
     bytesize: Literal[7, 8] = 8
     meters: list[ModbusMeter] = Field(min_length=1)
+
+    @field_validator("baud")
+    @classmethod
+    def _standard_baud(cls, value: int) -> int:
+        return check_baud(value, (*STANDARD_BAUDS, 230400, 460800, 921600))
 
     @model_validator(mode="after")
     def _unique_units(self) -> ModbusRtuBus:

@@ -95,6 +95,16 @@ class IecMeterConfig(_MeterBase):
         return value
 
 
+STANDARD_BAUDS = (300, 600, 1200, 2400, 4800, 9600, 14400, 19200, 38400, 57600, 115200)
+MBUS_BAUDS = (300, 600, 1200, 2400, 4800, 9600, 19200, 38400)  # EN 13757-2
+
+
+def check_baud(value: int, allowed: tuple[int, ...] = STANDARD_BAUDS) -> int:
+    if value not in allowed:
+        raise ValueError(f"baud {value} is not a standard rate ({', '.join(map(str, allowed))})")
+    return value
+
+
 class _BusBase(_Model):
     kind: str
     name: str = Field(default="", description="how logs and metrics call the bus (default: port)")
@@ -112,6 +122,11 @@ class IecBusConfig(_BusBase):
     gap_s: float = Field(default=1.5, gt=0)
     silence_s: float = Field(default=0.2, ge=0)
     meters: list[IecMeterConfig] = Field(min_length=1)
+
+    @field_validator("signon_baud")
+    @classmethod
+    def _signon_baud(cls, value: int) -> int:
+        return check_baud(value, tuple(sorted(BAUD_CHAR_OF)))
 
     @model_validator(mode="after")
     def _shared_bus(self) -> IecBusConfig:
@@ -140,6 +155,11 @@ class MbusBusConfig(_BusBase):
     max_telegrams: int = Field(default=8, ge=1, le=32)
     silence_s: float = Field(default=0.05, ge=0)
     meters: list[MbusMeterConfig] = Field(min_length=1)
+
+    @field_validator("baud")
+    @classmethod
+    def _baud(cls, value: int) -> int:
+        return check_baud(value, MBUS_BAUDS)
 
 
 def build_iec_bus(config: IecBusConfig) -> tuple[AsyncSerialPort, list[IecDevice]]:

@@ -58,7 +58,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    import sys
+
+    from gateway.settings import config_warnings
+
     settings = _load(args.config)
+    for warning in config_warnings(settings):
+        print(f"warning: {args.config}: {warning}", file=sys.stderr)
     print(
         f"{args.config}: ok (gateway {settings.gateway_id}, {len(settings.buses)} buses,"
         f" {len(settings.synthetic)} synthetic)"
