@@ -157,3 +157,28 @@ def test_handlers_log_level_and_redelivery(tmp_path: Path) -> None:
     assert h.levels == ["debug"]
     assert (h.downlink.received, h.downlink.rejected) == (4, 2)
     assert h.downlink.refused == {"replayed": 1}
+
+
+def test_central_keys_cannot_be_pushed_and_a_signed_broker_move_applies(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    other = "A" * 43  # a well-formed key that is not central's
+    swap = h.send(
+        {
+            "v": 1,
+            "id": "k1",
+            "kind": "config",
+            "args": {"settings": {"downlink": {"central_keys": [other]}}},
+        }
+    )
+    assert not swap.ok
+    assert "central_keys cannot be changed" in swap.reason
+    move = h.send(
+        {"v": 1, "id": "k2", "kind": "config", "args": {"settings": {"mqtt": {"host": "b2"}}}}
+    )
+    assert move.ok, move.reason  # signed by central: a broker move is central's to make
+    assert h.applied[-1].mqtt.host == "b2"
+    unsigned = Command(id="k3", kind="config", args={"settings": {"mqtt": {"host": "evil"}}})
+    refused = asyncio.run(h.downlink.handle(unsigned.model_dump_json().encode()))
+    assert not refused.ok
+    assert "not signed" in refused.reason
+    assert h.store.current.mqtt.host == "b2"
