@@ -91,6 +91,8 @@ def test_every_reading_arrives_exactly_once_through_chaos(
     central_cfg = tmp_path / "central.toml"
     central_cfg.write_text(f"""
 database_url = "sqlite:///{db}"
+[identity]
+command_key = "{tmp_path / "command-key.pem"}"
 [broker]
 port = {mosquitto.port}
 client_id = "chaos-central"

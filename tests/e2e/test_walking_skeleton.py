@@ -51,6 +51,8 @@ meters = [{{ id = "sdm630-e2e", model = "eastron-sdm630", unit_id = 7 }}]
 """)
     (tmp_path / "central.toml").write_text(f"""
 database_url = "{db_url}"
+[identity]
+command_key = "{tmp_path / "command-key.pem"}"
 [broker]
 port = {mosquitto.port}
 [http]
