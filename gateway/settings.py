@@ -247,7 +247,6 @@ def config_warnings(settings: GatewaySettings) -> list[str]:
         out.append("downlink.central_keys is empty: every command from central will be refused")
     if not settings.mqtt.username:
         out.append(
-            "mqtt.username is not set: the shipped broker configuration refuses anonymous"
-            " clients"
+            "mqtt.username is not set: the shipped broker configuration refuses anonymous clients"
         )
     return out
