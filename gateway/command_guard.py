@@ -4,6 +4,7 @@ after a restart is refused too). Refusals are reasons for the reply, never excep
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,8 @@ from gateway.replay import ReplayMemory
 
 class CommandRefused(Exception):
     """A command failed the guard; ``str()`` is the reason sent back to central.
-    ``kind`` is one of ``unsigned``, ``bad_signature``, ``expired``, ``replayed``, ``no_key``."""
+    ``kind`` is one of ``unsigned``, ``bad_signature``, ``expired``, ``replayed``, ``no_key``,
+    ``unavailable`` (the replay memory cannot be written)."""
 
     def __init__(self, kind: str, reason: str) -> None:
         super().__init__(reason)
@@ -73,7 +75,12 @@ class CommandGuard:
                 "ExpiredCommandError": "expired",
             }.get(type(exc).__name__, "bad_signature")
             raise CommandRefused(kind, f"refused: {exc}") from exc
-        first = self.memory.admit(command.id, expires + self.skew, now=now)
+        try:
+            first = self.memory.admit(command.id, expires + self.skew, now=now)
+        except sqlite3.Error as exc:  # fail closed: without the memory a replay cannot be told
+            raise CommandRefused(
+                "unavailable", f"refused: replay memory unavailable ({exc}); not run"
+            ) from exc
         if first is not None:
             raise CommandRefused(
                 "replayed",

@@ -108,3 +108,10 @@ def test_replay_memory_forgets_only_expired_ids(tmp_path: Path) -> None:
     assert memory.admit("a", NOW + timedelta(hours=1), now=NOW) == NOW
     memory.admit("c", NOW + timedelta(hours=4), now=NOW + timedelta(hours=2))
     assert len(memory) == 2  # "a" expired and was forgotten; "b" and "c" kept
+
+
+def test_a_broken_replay_memory_refuses_rather_than_crashes(tmp_path: Path) -> None:
+    g = guard(tmp_path)
+    g.memory.close()  # as after a disk failure: every use raises sqlite3.Error
+    refused = refusal(g, signed(CMD, "gw-1", now=NOW))
+    assert refused.kind == "unavailable"
