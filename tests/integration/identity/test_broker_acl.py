@@ -144,3 +144,15 @@ def test_enrolled_password_lines_are_accepted_and_revocation_takes_effect(
     )
     site.broker.reload()
     wait_for(lambda: not accepted(), 15, "the revoked gateway refused after the reload")
+
+
+def test_an_oversize_packet_closes_the_connection(site: Site, connect: Connect) -> None:
+    central = connect("central", client_id="m2c-central-size")
+    assert central.wait_connected()
+    central.subscribe(contract.topic_filter("readings"))
+    a = connect("gw-a")
+    assert a.wait_connected()
+    a.client.publish(contract.topic("gw-a", "readings"), b"x" * (2 * 1024 * 1024), qos=1)
+    assert a.disconnected.wait(10)  # max_packet_size 1 MiB in the shipped configuration
+    assert "oversize packet" in site.broker.log_text()
+    assert central.received() == []
