@@ -12,11 +12,21 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # unreadable folder, NUL in the name
+        return False
+
+
 class BrokerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=1883, ge=1, le=65535)
     username: str | None = None
     password: str | None = None
+    password_file: Path | None = Field(
+        default=None, description="a file holding the password (instead of password)"
+    )
     share_group: str | None = Field(
         default=None, description="join $share/<group>/... so several workers split the load"
     )
@@ -42,11 +52,19 @@ class BrokerSettings(_Section):
             raise ValueError("ca_file/cert_file/key_file given but tls = false")
         if (self.cert_file is None) != (self.key_file is None):
             raise ValueError("cert_file and key_file go together")
-        for name in ("ca_file", "cert_file", "key_file"):
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("give password or password_file, not both")
+        for name in ("ca_file", "cert_file", "key_file", "password_file"):
             path = getattr(self, name)
-            if path is not None and not path.is_file():
+            if path is not None and not _is_file(path):
                 raise ValueError(f"{name} {str(path)!r} does not exist or is not a file")
         return self
+
+    def secret(self) -> str | None:
+        """The password, read from ``password_file`` when one is given."""
+        if self.password_file is None:
+            return self.password
+        return self.password_file.read_text("utf-8").strip()
 
 
 class IdentitySettings(_Section):

@@ -26,12 +26,22 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # unreadable folder, NUL in the name
+        return False
+
+
 class MqttSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=1883, ge=1, le=65535)
     client_id: str | None = Field(default=None, description="default m2c-gw-<gateway_id>")
     username: str | None = None
     password: str | None = None
+    password_file: Path | None = Field(
+        default=None, description="a file holding the password (instead of password)"
+    )
     tls: bool = False
     ca_file: Path | None = None
     cert_file: Path | None = None
@@ -60,11 +70,19 @@ class MqttSettings(_Section):
             raise ValueError("key_file needs cert_file")
         if not self.tls and (self.ca_file or self.cert_file):
             raise ValueError("ca_file/cert_file given but tls = false")
-        for name in ("ca_file", "cert_file", "key_file"):
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("give password or password_file, not both")
+        for name in ("ca_file", "cert_file", "key_file", "password_file"):
             path = getattr(self, name)
-            if path is not None and not path.is_file():
+            if path is not None and not _is_file(path):
                 raise ValueError(f"{name} {str(path)!r} does not exist or is not a file")
         return self
+
+    def secret(self) -> str | None:
+        """The password, read from ``password_file`` when one is given."""
+        if self.password_file is None:
+            return self.password
+        return self.password_file.read_text("utf-8").strip()
 
 
 class OutboxSettings(_Section):

@@ -130,7 +130,7 @@ class Uplink:
         client.max_inflight_messages_set(s.max_inflight)
         client.max_queued_messages_set(0)
         if s.username:
-            client.username_pw_set(s.username, s.password)
+            client.username_pw_set(s.username, s.secret())
         if s.tls:
             context = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
             if s.cert_file:

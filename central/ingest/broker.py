@@ -11,7 +11,7 @@ from central.settings import BrokerSettings
 
 def configure_client(client: mqtt.Client, settings: BrokerSettings) -> None:
     if settings.username:
-        client.username_pw_set(settings.username, settings.password)
+        client.username_pw_set(settings.username, settings.secret())
     if settings.tls:
         context = ssl.create_default_context(
             cafile=str(settings.ca_file) if settings.ca_file else None

@@ -54,6 +54,8 @@ class SecureBroker(Mosquitto):
         self.gateways_passwd.touch()
         self.central_password = passwords.new_password()
         passwords.set_user(folder / "central.passwd", CENTRAL_USER, self.central_password)
+        self.central_secret = folder / "central.secret"  # central reads its password from here
+        self.central_secret.write_text(self.central_password + "\n")
         shipped = (SHIPPED / "mosquitto.conf").read_text()
         self.conf.write_text(render(shipped, folder, self.port, self.central_port))
 
@@ -80,7 +82,7 @@ class SecureBroker(Mosquitto):
         return BrokerSettings(
             port=self.central_port,
             username=CENTRAL_USER,
-            password=self.central_password,
+            password_file=self.central_secret,
             tls=True,
             ca_file=self.pki.ca,
             client_id=client_id,

@@ -82,6 +82,8 @@ def rtu(**kw: object) -> str:
         ('[mqtt]\nca_file = "/etc/hostname"\n', "mqtt", "tls = false"),
         ('[downlink]\ncentral_keys = ["not-a-key"]\n', "downlink.central_keys", "Ed25519"),
         ('[mqtt]\npassword = "changeme"\n', "mqtt.password", "placeholder"),
+        ('[mqtt]\npassword_file = "/nonexistent/pw"\n', "mqtt", "password_file"),
+        ('[mqtt]\npassword = "x7"\npassword_file = "/etc/hostname"\n', "mqtt", "not both"),
     ],
 )
 def test_wrong_files_are_one_line_per_error_and_exit_2(
