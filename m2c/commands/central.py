@@ -70,12 +70,17 @@ def _serve_api(settings: Any, engine: Any) -> None:
 
     from datetime import timedelta
 
-    from central.identity.keys import load_or_create
+    from central.identity.keys import CommandKeyError, load_or_create
+    from m2c.configfile import ConfigError
 
+    try:
+        signing_key = load_or_create(settings.identity.command_key)
+    except CommandKeyError as exc:
+        raise ConfigError(f"identity.command_key: {exc}") from exc
     app = create_app(engine)
     app.state.commands = CommandPublisher(  # POST /gateways/{id}/commands
         settings.broker,
-        signing_key=load_or_create(settings.identity.command_key),
+        signing_key=signing_key,
         ttl=timedelta(seconds=settings.identity.command_ttl_s),
     )
     server = Server(
