@@ -342,9 +342,10 @@ def _payments(
     for batch in batches:
         for p in batch.payments:
             reason = refusal(p, batch.gateway_id, enrolled)
-            counted = receipts.setdefault((batch.gateway_id, p.receipt_no), p.payment_id)
-            if reason is None and counted != p.payment_id:
-                reason = f"receipt {p.receipt_no} already in this batch as {counted!r}"
+            if reason is None:  # only a verified receipt claims its number
+                counted = receipts.setdefault((batch.gateway_id, p.receipt_no), p.payment_id)
+                if counted != p.payment_id:
+                    reason = f"receipt {p.receipt_no} already in this batch as {counted!r}"
             if reason is not None:
                 r, e = _refused_payment(batch.gateway_id, p, reason, now)
                 rejected.append(r)

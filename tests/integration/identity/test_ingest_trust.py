@@ -131,10 +131,14 @@ def test_unknown_revoked_or_replayed_receipts_are_not_counted(
     assert send(engine, "gw-a", twice, seq=1).payments_refused == 1
     pair = send(engine, "gw-a", payment(4), payment(4, payment_id="P-4-again"), seq=2)
     assert (pair.payments_new, pair.payments_refused) == (1, 1)
+    # A forgery ahead of the real receipt in one batch does not crowd the real one out.
+    fake_first = payment(8, payment_id="P-8-fake", amount=9_000_000, signature=payment(8).signature)
+    mixed = send(engine, "gw-a", fake_first, payment(8), seq=3)
+    assert (mixed.payments_new, mixed.payments_refused) == (1, 1)
     # Revoked: even a correctly signed receipt is quarantined.
     revoke(engine, "gw-b", password_file=tmp_path / "gateways.passwd", now=NOW)
     assert send(engine, "gw-b", payment(5, key=KEY_B, signer="gw-b")).payments_refused == 1
-    assert stored(engine) == {"P-3": 250_000, "P-4": 250_000}
+    assert stored(engine) == {"P-3": 250_000, "P-4": 250_000, "P-8": 250_000}
     reasons = " | ".join(quarantined(engine))
     for words in ("not enrolled", "does not match", "already counted", "already in this batch"):
         assert words in reasons
