@@ -17,6 +17,7 @@ from central.identity.keys import load
 from contract.command_signature import public_key_text
 from gateway.cashier.keys import create_signing_key
 from m2c.cli import main
+from tests.support.api import Api
 from tests.support.mqtt import wait_for
 from tests.support.secure_broker import Client, SecureBroker
 
@@ -57,9 +58,13 @@ def test_enroll_list_revoke(
     engine = make_engine(f"sqlite:///{db}")
     with engine.connect() as conn:
         (row,) = conn.execute(select(EnrolledGateway.__table__)).all()
-    engine.dispose()
     assert row.receipt_key == public_key_text(receipt.public_key())
     assert row.revoked_at is None
+    (listed,) = Api(engine).get("/api/v1/gateway-identities").json()
+    engine.dispose()
+    assert listed["gateway_id"] == "gw-7"
+    assert listed["receipt_key"] == public_key_text(receipt.public_key())
+    assert listed["revoked_at"] is None
 
     broker.reload()
 
