@@ -156,3 +156,17 @@ def test_an_oversize_packet_closes_the_connection(site: Site, connect: Connect) 
     assert a.disconnected.wait(10)  # max_packet_size 1 MiB in the shipped configuration
     assert "oversize packet" in site.broker.log_text()
     assert central.received() == []
+
+
+def test_central_reads_through_a_shared_subscription(connect: Connect) -> None:
+    worker = connect("central", client_id="m2c-central-w1")
+    assert worker.wait_connected()
+    granted = worker.subscribe(contract.topic_filter("readings", share_group="ingest"))
+    assert granted == [1]
+    a = connect("gw-a")
+    assert a.wait_connected()
+    topic = contract.topic("gw-a", "readings")
+    assert a.publish(topic, b"batch") == 0
+    wait_for(lambda: worker.received(topic), 10, "the batch at the shared subscriber")
+    # Central's user may not publish uplink data in a gateway's name either.
+    assert worker.publish(topic, b"made up") == NOT_AUTHORISED
