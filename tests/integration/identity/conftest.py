@@ -3,7 +3,8 @@ enrollment code (so Mosquitto reads the password lines it wrote), and central's 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,3 +61,20 @@ def site(tmp_path: Path) -> Iterator[Site]:
     finally:
         broker.kill()
         engine.dispose()
+
+
+def until(
+    done: Callable[[], bool], nudge: Callable[[], object], what: str, *, timeout: float = 20
+) -> None:
+    """``nudge`` (a probe message) until ``done``: a subscription a client has asked for is in
+    place only once the broker has processed it, and a fresh session keeps nothing sent before.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        nudge()
+        step = time.monotonic() + 1.0
+        while time.monotonic() < step:
+            if done():
+                return
+            time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

@@ -15,7 +15,7 @@ from central.db.models.ingest import FieldPaymentRow, GatewayEventRow, GatewayRo
 from central.ingest.worker import IngestWorker
 from contract import mqtt as contract
 from contract.receipt_signature import ReceiptFields, sign_receipt, signature_of
-from tests.integration.identity.conftest import Site
+from tests.integration.identity.conftest import Site, until
 from tests.support.mqtt import wait_for
 from tests.support.secure_broker import Client
 
@@ -32,7 +32,7 @@ def worker(site: Site) -> Iterator[IngestWorker]:
 
 
 @pytest.fixture
-def gw_a(site: Site) -> Iterator[Client]:
+def gw_a(site: Site, worker: IngestWorker) -> Iterator[Client]:
     c = Client(
         site.broker.port,
         site.broker.pki.ca,
@@ -42,6 +42,12 @@ def gw_a(site: Site) -> Iterator[Client]:
     )
     try:
         assert c.wait_connected()
+
+        def probe() -> None:
+            event = contract.Event(gateway_id="gw-a", kind="probe", ts=datetime.now(UTC))
+            c.publish(contract.topic("gw-a", "events"), event.model_dump_json().encode())
+
+        until(lambda: _count(site, GatewayEventRow) > 0, probe, "central's subscription in place")
         yield c
     finally:
         c.close()

@@ -31,7 +31,7 @@ from gateway.settings import (
     OutboxSettings,
     StatusSettings,
 )
-from tests.integration.identity.conftest import Site
+from tests.integration.identity.conftest import Site, until
 from tests.support.mqtt import wait_for
 from tests.support.procs import LoopThread
 from tests.support.secure_broker import Client
@@ -80,6 +80,19 @@ def running(site: Site, tmp_path: Path) -> Iterator[Running]:
         assert worker.connected.wait(10)
         wait_for(lambda: gateway.uplink.connected, 15, "the gateway connected over TLS")
         wait_for(lambda: publisher.connected.is_set(), 10, "central's publisher connected")
+        probes = iter(range(1000))
+
+        def probe() -> None:
+            cmd = contract.Command(
+                id=f"probe-{next(probes)}", kind="read_now", args={"meter_id": "probe"}
+            )
+            publisher.send("gw-a", cmd)
+
+        until(
+            lambda: any(k.startswith("probe-") for k in _replies(site)),
+            probe,
+            "a command round trip (both subscriptions in place)",
+        )
         yield Running(gateway, levels, central, publisher, settings)
     finally:
         loop.loop.call_soon_threadsafe(gateway.stop)
