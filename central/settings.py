@@ -32,7 +32,7 @@ class BrokerSettings(_Section):
     )
     client_id: str = Field(
         default="m2c-central-ingest",
-        description="central's client ids start with m2c-central (no gateway may be enrolled so)",
+        description="central's client ids start with m2c- (no gateway may be enrolled so)",
     )
     tls: bool = False
     ca_file: Path | None = Field(default=None, description="CA that signed the broker's cert")

@@ -16,7 +16,7 @@ from central.identity import passwords
 from contract.command_signature import parse_public_key
 from contract.mqtt import GATEWAY_ID_RE
 
-RESERVED_PREFIXES = ("m2c-central", "central")  # central's own client ids live there
+RESERVED_PREFIXES = ("m2c-", "central")  # central's own client ids live there
 ENROLLED: Table = EnrolledGateway.__table__  # type: ignore[assignment]
 
 

@@ -124,7 +124,7 @@ def test_no_client_id_takeover(site: Site, connect: Connect) -> None:
     assert not b.disconnected.is_set()
     assert not central.disconnected.is_set()
     # No gateway can be enrolled under central's client ids.
-    for reserved in ("m2c-central-ingest", "central-1"):
+    for reserved in ("m2c-central-ingest", "m2c-ingest-2", "central-1"):
         with pytest.raises(EnrollmentError, match="reserved"):
             check_gateway_id(reserved)
 
