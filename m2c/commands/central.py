@@ -51,27 +51,38 @@ def _engine(settings: Any) -> Any:
     return engine
 
 
-def _serve_api(settings: Any, engine: Any) -> None:
-    """Serve until SIGTERM or SIGINT, then exit 0 (uvicorn alone re-raises the signal)."""
+def _early_stop() -> Any:
+    """SIGTERM or SIGINT before the server's own handlers are in place still ends the process
+    cleanly (exit 0) once it has started, instead of killing it half-way."""
+    import signal
+    import threading
+
+    early = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: early.set())
+    return early
+
+
+def _serve_api(settings: Any, engine: Any, early: Any) -> None:
+    """Serve until SIGTERM or SIGINT, then exit 0 (uvicorn alone re-raises the signal).
+    ``early`` is set by a signal that came while the process was still starting."""
     import asyncio
     import contextlib
     import signal
     from collections.abc import Iterator
+    from datetime import timedelta
 
     import uvicorn
 
     from central.app import create_app
+    from central.identity.keys import CommandKeyError, load_or_create
     from central.ingest.commands import CommandPublisher
+    from m2c.configfile import ConfigError
 
     class Server(uvicorn.Server):
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
             yield
-
-    from datetime import timedelta
-
-    from central.identity.keys import CommandKeyError, load_or_create
-    from m2c.configfile import ConfigError
 
     try:
         signing_key = load_or_create(settings.identity.command_key)
@@ -91,6 +102,8 @@ def _serve_api(settings: Any, engine: Any) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, setattr, server, "should_exit", True)
+        if early.is_set():
+            server.should_exit = True
         await server.serve()
 
     app.state.commands.start()
@@ -110,20 +123,22 @@ def _worker(settings: Any, engine: Any) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
+    early = _early_stop()
     settings = _load(args.config)
     engine = _engine(settings)
     worker = _worker(settings, engine)
     worker.start()
     try:
-        _serve_api(settings, engine)
+        _serve_api(settings, engine, early)
     finally:
         worker.stop()
     return 0
 
 
 def _api(args: argparse.Namespace) -> int:
+    early = _early_stop()
     settings = _load(args.config)
-    _serve_api(settings, _engine(settings))
+    _serve_api(settings, _engine(settings), early)
     return 0
 
 
