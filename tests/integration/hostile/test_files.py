@@ -58,7 +58,8 @@ def test_a_file_name_cannot_break_the_header(client: Client) -> None:
     assert r.json()["content_type"] == "application/pdf"  # found from the bytes
     got = client.get(f"/api/v1/contracts/{contract}/files/{r.json()['id']}")
     disposition = got.headers["content-disposition"]
-    assert disposition.count('"') == 2 and disposition.startswith("attachment;")
+    assert disposition.count('"') == 2
+    assert disposition.startswith("attachment;")
 
 
 @pytest.mark.parametrize(
@@ -81,7 +82,8 @@ def test_a_contract_file_must_be_what_it_claims(
     contract = _contract(client)
     r = _upload(client, contract, "scan", data, media)
     assert r.status_code == 422, r.text
-    assert r.json()["field"] == "file" and reason in r.json()["detail"]
+    assert r.json()["field"] == "file"
+    assert reason in r.json()["detail"]
     assert client.get(f"/api/v1/contracts/{contract}/files").json() == []
     still_works()
 

@@ -42,11 +42,17 @@ def test_ids_of_2_to_the_63_and_beyond_are_422_not_500(
     r = client.get("/api/v1/customers/9223372036854775807")  # the largest id: just not found
     assert r.status_code == 404
     r = client.post(
-        "/api/v1/customers", json={"utility_code": "ben-thanh", "account_no": "01234567891",
-                                   "name": "A", "tariff_code": "hcmc-water-residential",
-                                   "premise_id": HUGE},
+        "/api/v1/customers",
+        json={
+            "utility_code": "ben-thanh",
+            "account_no": "01234567891",
+            "name": "A",
+            "tariff_code": "hcmc-water-residential",
+            "premise_id": HUGE,
+        },
     )
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "premise_id"]
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "premise_id"]
     still_works()
 
 
@@ -56,9 +62,16 @@ def test_nul_and_control_characters_are_refused_everywhere(
 ) -> None:
     for path, body, loc in (
         ("/api/v1/stations", {"code": "S1", "name": bad}, ["body", "name"]),
-        ("/api/v1/customers", {"utility_code": "ben-thanh", "account_no": "01234567891",
-                               "name": bad, "tariff_code": "hcmc-water-residential"},
-         ["body", "name"]),
+        (
+            "/api/v1/customers",
+            {
+                "utility_code": "ben-thanh",
+                "account_no": "01234567891",
+                "name": bad,
+                "tariff_code": "hcmc-water-residential",
+            },
+            ["body", "name"],
+        ),
         ("/api/v1/meters", {"meter_id": bad}, ["body", "meter_id"]),
         ("/api/v1/gateways/gw-1/commands", {"kind": bad}, ["body", "kind"]),
     ):
@@ -85,8 +98,11 @@ def test_strings_longer_than_their_column_are_422(
         ("/api/v1/routes", {"code": "R9", "name": "r", "reader": "x" * 101}, "reader"),
         ("/api/v1/meters", {"meter_id": "M9", "brand": "x" * 65}, "brand"),
         ("/api/v1/premises", {"address": "x" * 301}, "address"),
-        ("/api/v1/utilities", {"code": "ab", "name": "n", "account_pattern": "x" * 201},
-         "account_pattern"),
+        (
+            "/api/v1/utilities",
+            {"code": "ab", "name": "n", "account_pattern": "x" * 201},
+            "account_pattern",
+        ),
     ):
         r = client.post(path, json=body)
         assert r.status_code == 422, (path, r.text)
@@ -152,9 +168,7 @@ def test_a_tariff_version_price_must_be_positive_and_bounded(
     still_works()
 
 
-def test_a_bad_version_stored_earlier_never_makes_quotes_fail(
-    client: Client, db_url: str
-) -> None:
+def test_a_bad_version_stored_earlier_never_makes_quotes_fail(client: Client, db_url: str) -> None:
     """A version stored before prices were bounded is left out of the catalog (and logged):
     quotes keep working on the versions that are good."""
     engine = make_engine(db_url)
@@ -178,8 +192,9 @@ def test_a_bad_version_stored_earlier_never_makes_quotes_fail(
     r = client.post("/api/v1/tariffs/evn-prepaid/quote", json=QUOTE)
     assert r.status_code == 200, r.text
     assert r.json()["lines"][0]["unit_price"] == 2909  # the shipped QĐ 1279 price
-    good = client.post("/api/v1/tariffs/evn-prepaid/versions", json={**VERSION,
-                       "effective_from": "2026-02-01"})
+    good = client.post(
+        "/api/v1/tariffs/evn-prepaid/versions", json={**VERSION, "effective_from": "2026-02-01"}
+    )
     assert good.status_code == 201, good.text
     r = client.post("/api/v1/tariffs/evn-prepaid/quote", json=QUOTE)
     assert r.json()["lines"][0]["unit_price"] == 2000
