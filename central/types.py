@@ -75,3 +75,11 @@ def _moment(value: datetime) -> datetime:
 Day = Annotated[date, Field(ge=EARLIEST, le=LATEST)]
 # An aware timestamp (with its UTC offset) between 1990 and 2200.
 Moment = Annotated[datetime, AfterValidator(_moment)]
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+# A moment in an answer, always with its offset: SQLite gives back stored UTC times without one.
+Instant = Annotated[datetime, AfterValidator(_as_utc)]

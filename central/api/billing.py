@@ -4,7 +4,7 @@ cancel and rebill, a customer's last bills and consumption, VEE on demand."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Request, status
@@ -92,7 +92,7 @@ def _bill(session: SessionDep, b: BillRow) -> BillOut:
             "amount": a.amount,
             "reason": a.reason,
             "by": a.created_by,
-            "at": a.created_at.isoformat(),
+            "at": _iso(a.created_at),
         }
         for a in bills.adjustments(session, b.id)
     ]
@@ -290,4 +290,4 @@ def validate_meter(session: SessionDep, clock: ClockDep, meter_id: KeyPath) -> l
 
 
 def _iso(ts: datetime) -> str:
-    return ts.isoformat()
+    return (ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts).isoformat()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -22,7 +21,7 @@ from central.db.models.ingest import (
     ReadingConflict,
     SeqGap,
 )
-from central.types import Key, Str64
+from central.types import Instant, Key, Str64
 from contract import mqtt as contract
 
 router = APIRouter(prefix="/api/v1", tags=["gateways"])
@@ -31,8 +30,8 @@ router = APIRouter(prefix="/api/v1", tags=["gateways"])
 class GatewayOut(BaseModel):
     gateway_id: str
     state: str
-    status_ts: datetime | None
-    last_seen: datetime
+    status_ts: Instant | None
+    last_seen: Instant
     software: str
     readings_seq: int | None
     payments_seq: int | None
@@ -46,34 +45,34 @@ class GapOut(BaseModel):
     first_seq: int
     last_seq: int
     missing: int
-    detected_at: datetime
+    detected_at: Instant
 
 
 class EventOut(BaseModel):
     kind: str
-    ts: datetime
+    ts: Instant
     subject: str
     severity: str
     detail: dict[str, Any]
-    received_at: datetime
+    received_at: Instant
 
 
 class ReplyOut(BaseModel):
     command_id: str
     ok: bool
     reason: str
-    ts: datetime
+    ts: Instant
 
 
 class ConflictOut(BaseModel):
     meter_id: str
     quantity: str
-    ts: datetime
+    ts: Instant
     stored_value: float
     received_value: float
     gateway_id: str | None
     seq: int | None
-    received_at: datetime
+    received_at: Instant
 
 
 class QuarantineOut(BaseModel):
@@ -82,7 +81,7 @@ class QuarantineOut(BaseModel):
     reason: str
     payload: str  # as text, undecodable bytes replaced, cut at 4 KiB
     payload_bytes: int
-    received_at: datetime
+    received_at: Instant
 
 
 class QuarantinePage(BaseModel):

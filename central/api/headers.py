@@ -10,6 +10,7 @@ in ``filename`` and the exact name, UTF-8 and percent-encoded, in ``filename*``.
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import Response
@@ -39,6 +40,12 @@ def content_disposition(filename: str) -> str:
     if fallback != name:
         header += f"; filename*=UTF-8''{quote(name, safe='')}"
     return header
+
+
+def file_responses(*media_types: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI answer of a download route: a binary body of one of ``media_types``."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {200: {"description": "The file", "content": dict.fromkeys(media_types, binary)}}
 
 
 def attachment(data: bytes, *, media_type: str, filename: str) -> Response:

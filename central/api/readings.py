@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -11,6 +9,7 @@ from sqlalchemy import select
 from central.api.deps import SessionDep
 from central.api.types import KeyPath, KeyQuery, Limit, MomentQuery
 from central.db.models.readings import ReadingRow
+from central.types import Instant
 
 router = APIRouter(prefix="/api/v1", tags=["readings"])
 
@@ -18,13 +17,13 @@ router = APIRouter(prefix="/api/v1", tags=["readings"])
 class ReadingOut(BaseModel):
     meter_id: str
     quantity: str
-    ts: datetime
+    ts: Instant
     value: float
     unit: str
     quality: list[str]
     source: str
     gateway_id: str | None
-    received_at: datetime
+    received_at: Instant
 
 
 @router.get("/meters/{meter_id}/readings", response_model=list[ReadingOut])

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 
 from central.api.deps import ClockDep, OperatorDep, SessionDep
-from central.api.headers import attachment
+from central.api.headers import attachment, file_responses
 from central.api.types import IdPath, KeyPath
 from central.records import readings
 from central.records.errors import NotFound
 from central.records.filetypes import PHOTOS, PNG
 from central.records.schemas import CorrectionIn, ManualReadingIn
+from central.types import Instant
 
 router = APIRouter(prefix="/readings", tags=["readings"])
 
@@ -22,7 +21,7 @@ class ReadingOut(BaseModel):
     id: int
     meter_id: str
     quantity: str
-    ts: datetime
+    ts: Instant
     value: float  # the effective value (after corrections)
     original_value: float
     source: str
@@ -33,7 +32,7 @@ class CorrectionOut(BaseModel):
     old_value: float
     new_value: float
     corrected_by: str
-    corrected_at: datetime
+    corrected_at: Instant
     reason: str
 
 
@@ -103,7 +102,7 @@ def corrections(session: SessionDep, reading_id: IdPath) -> list[CorrectionOut]:
     ]
 
 
-@router.get("/{reading_id}/photo")
+@router.get("/{reading_id}/photo", responses=file_responses(*sorted(PHOTOS)))
 def photo(session: SessionDep, reading_id: IdPath) -> Response:
     note = readings.note(session, reading_id)
     if note is None or note.photo is None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from central.api.deps import CatalogDep, ClockDep, OperatorDep, SessionDep
-from central.api.headers import attachment
+from central.api.headers import attachment, file_responses
 from central.api.types import (
     CodePath,
     CodeQuery,
@@ -22,6 +22,7 @@ from central.api.types import (
 from central.db.models.records import RouteRow
 from central.records import contracts, customers, excel, meters, routes
 from central.records.errors import NotFound
+from central.records.filetypes import CONTRACT_FILES
 from central.records.schemas import (
     ChangeOut,
     ContractIn,
@@ -151,7 +152,7 @@ def search_customers(session: SessionDep, q: SearchQuery) -> list[CustomerOut]:
     return [CustomerOut.model_validate(r) for r in customers.search(session, q)]
 
 
-@router.get("/customers/export")
+@router.get("/customers/export", responses=file_responses(XLSX))
 def export_customers(session: SessionDep, utility: CodeQuery) -> Response:
     data = excel.export_customers(session, utility)
     return attachment(data, media_type=XLSX, filename=f"{utility}.xlsx")
@@ -270,7 +271,9 @@ def list_files(session: SessionDep, contract_id: IdPath) -> list[FileOut]:
     return [FileOut.model_validate(f) for f in contracts.files(session, contract_id)]
 
 
-@router.get("/contracts/{contract_id}/files/{file_id}")
+@router.get(
+    "/contracts/{contract_id}/files/{file_id}", responses=file_responses(*sorted(CONTRACT_FILES))
+)
 def get_file(session: SessionDep, contract_id: IdPath, file_id: IdPath) -> Response:
     row = contracts.file(session, contract_id, file_id)
     return attachment(row.data, media_type=row.content_type, filename=row.filename)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,6 +11,7 @@ from central.types import (
     Code,
     Day,
     Id,
+    Instant,
     Key,
     Measure,
     Moment,
@@ -104,7 +105,7 @@ class ChangeOut(BaseModel):
     field: str
     old_value: str | None
     new_value: str | None
-    changed_at: datetime
+    changed_at: Instant
     changed_by: str
     reason: str
 
