@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from central.billing.bills import BillingError, BillNotFound, BillStateError
 from central.records.errors import Conflict, Invalid, NotFound, RecordsError
@@ -123,8 +123,18 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "a value does not fit the database"}, status_code=422)
 
 
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    """Two callers created the same record at once: the second one's check passed before the
+    first one's row existed. The database's unique key decides; the loser gets a 409."""
+    log.info("unique key refused a row", path=request.url.path, error=str(exc)[:300])
+    return JSONResponse(
+        {"detail": "conflicts with a record stored at the same time"}, status_code=409
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(RecordsError, _records_error)
     app.add_exception_handler(BillingError, _billing_error)
     app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
