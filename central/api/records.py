@@ -66,11 +66,15 @@ class FileOut(BaseModel):
     content_type: str
 
 
+MAX_ROW_ERRORS = 1000  # listed in an import's answer; ``error_count`` has them all
+
+
 class ImportReport(BaseModel):
     committed: bool
     created: int
     updated: int
     errors: list[dict[str, object]]
+    error_count: int
 
 
 class PlanIn(BaseModel):
@@ -175,7 +179,11 @@ def import_customers(
         committed=result.committed,
         created=result.created,
         updated=result.updated,
-        errors=[{"row": e.row, "column": e.column, "reason": e.reason} for e in result.errors],
+        errors=[
+            {"row": e.row, "column": e.column, "reason": e.reason[:300]}
+            for e in result.errors[:MAX_ROW_ERRORS]
+        ],
+        error_count=len(result.errors),
     )
 
 

@@ -187,3 +187,23 @@ def test_one_bad_name_cannot_break_the_export(client: Client, db_url: str) -> No
     formula = cells["01000000002"]
     assert formula.data_type == "s"
     assert formula.value == '=HYPERLINK("http://x","y")'
+
+
+def test_an_import_of_many_bad_rows_answers_in_bounded_size(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from central.api import records as api
+
+    monkeypatch.setattr(api, "MAX_ROW_ERRORS", 10)
+    bad = [[f"9{i:010d}", "x" * 500, "hcmc-water-residential"] for i in range(40)]
+    r = client.post(
+        "/api/v1/customers/import",
+        params={"utility": "ben-thanh", "mode": "good_rows"},
+        content=_xlsx([HEADER, *bad]),
+        headers={"content-type": "application/octet-stream"},
+    )
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["error_count"] == 40
+    assert len(report["errors"]) == 10
+    assert report["created"] == 0
