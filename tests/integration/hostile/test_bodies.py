@@ -130,3 +130,50 @@ def test_many_bad_fields_are_listed_up_to_a_bound(client: Client) -> None:
     assert r.status_code == 422
     assert len(r.json()["detail"]) == 20
     assert len(r.content) < 5_000
+
+
+def test_no_route_reads_more_than_the_limit_of_a_streamed_body(db_url: str) -> None:
+    """At the ASGI level: a body streamed in 64 KiB pieces without a length is read only to
+    one piece past the limit, then answered with a 413."""
+    import asyncio
+
+    from central.app import create_app
+    from central.db.engine import make_engine
+    from central.db.migrate import upgrade
+
+    engine = make_engine(db_url)
+    upgrade(engine)
+    app = create_app(engine)
+    piece = 64 * 1024
+    pulled = 0
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        nonlocal pulled
+        pulled += piece
+        return {"type": "http.request", "body": b" " * piece, "more_body": pulled < 100 * piece}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/stations",
+        "raw_path": b"/api/v1/stations",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"host", b"central")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    try:
+        asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
+    finally:
+        engine.dispose()
+    assert sent[0]["type"] == "http.response.start"
+    assert sent[0]["status"] == 413
+    assert pulled <= LIMIT + piece
