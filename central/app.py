@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
+from central.api.limits import BodyLimits
 from central.db.engine import make_engine, session_factory
 from central.tariffs.catalog import DEFAULT_DIR, load_dir
 
@@ -22,6 +23,7 @@ def create_app(
     *,
     tariffs_dir: Path = DEFAULT_DIR,
     clock: Callable[[], datetime] = _now,
+    limits: BodyLimits | None = None,
 ) -> FastAPI:
     """The app over ``engine`` (or a database URL). The schema must be migrated already."""
     from central.api import (
@@ -34,6 +36,9 @@ def create_app(
         records,
         tariffs,
     )
+    from central.api.headers import NoSniffMiddleware
+    from central.api.limits import BodyLimitMiddleware
+    from central.api.strict_json import StrictJsonMiddleware
 
     if isinstance(engine, str):
         engine = make_engine(engine)
@@ -41,7 +46,12 @@ def create_app(
         title="meter2cash central",
         version="1",
         description="Readings, gateways, tariffs, customer records and billing for a utility.",
+        responses=errors.ERROR_RESPONSES,  # every 4xx answer has one documented shape
     )
+    # Outermost last: nosniff on every answer, then the body limit, then strict JSON.
+    app.add_middleware(StrictJsonMiddleware)
+    app.add_middleware(BodyLimitMiddleware, limits=limits or BodyLimits())
+    app.add_middleware(NoSniffMiddleware)
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.clock = clock

@@ -4,7 +4,7 @@ cancel and rebill, a customer's last bills and consumption, VEE on demand."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Request, status
@@ -12,22 +12,24 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from central.api.deps import CatalogDep, ClockDep, OperatorDep, SessionDep
+from central.api.types import IdPath, KeyPath, Last12
 from central.billing import bills, runs
 from central.db.models.billing import BillingSkipRow, BillRow
 from central.db.models.records import RouteRow, StationRow
 from central.records import customers
 from central.records.errors import Invalid
 from central.tariffs.catalog import Catalog
+from central.types import Amount, Code, Day, Reason
 from central.vee import service as vee
 
 router = APIRouter(tags=["billing"])
 
 
 class RunIn(BaseModel):
-    period_start: date
-    period_end: date
-    route_code: str | None = None
-    station_code: str | None = None
+    period_start: Day
+    period_end: Day
+    route_code: Code | None = None
+    station_code: Code | None = None
     chunk_size: int = Field(default=2000, ge=1, le=100_000)
 
 
@@ -70,11 +72,11 @@ class BillOut(BaseModel):
 
 
 class ReasonIn(BaseModel):
-    reason: str = Field(min_length=3, max_length=300)
+    reason: Reason
 
 
 class AdjustIn(ReasonIn):
-    amount: int
+    amount: Amount
     kind: Literal["adjustment", "credit_note"] = "adjustment"
 
 
@@ -90,7 +92,7 @@ def _bill(session: SessionDep, b: BillRow) -> BillOut:
             "amount": a.amount,
             "reason": a.reason,
             "by": a.created_by,
-            "at": a.created_at.isoformat(),
+            "at": _iso(a.created_at),
         }
         for a in bills.adjustments(session, b.id)
     ]
@@ -160,7 +162,7 @@ def start_run(
 
 
 @router.get("/billing/runs/{run_id}")
-def run_progress(session: SessionDep, run_id: int) -> ProgressOut:
+def run_progress(session: SessionDep, run_id: IdPath) -> ProgressOut:
     return _progress(runs.progress(session, run_id))
 
 
@@ -169,7 +171,7 @@ def resume_run(
     request: Request,
     session: SessionDep,
     catalog: CatalogDep,
-    run_id: int,
+    run_id: IdPath,
     background: BackgroundTasks,
 ) -> ProgressOut:
     progress = runs.progress(session, run_id)
@@ -178,7 +180,7 @@ def resume_run(
 
 
 @router.get("/billing/runs/{run_id}/skipped")
-def run_skipped(session: SessionDep, run_id: int) -> list[dict[str, object]]:
+def run_skipped(session: SessionDep, run_id: IdPath) -> list[dict[str, object]]:
     runs.progress(session, run_id)
     rows = session.execute(
         select(BillingSkipRow.customer_id, BillingSkipRow.reason)
@@ -189,7 +191,7 @@ def run_skipped(session: SessionDep, run_id: int) -> list[dict[str, object]]:
 
 
 @router.post("/billing/runs/{run_id}/issue")
-def issue_run(session: SessionDep, clock: ClockDep, run_id: int) -> dict[str, int]:
+def issue_run(session: SessionDep, clock: ClockDep, run_id: IdPath) -> dict[str, int]:
     runs.progress(session, run_id)
     count = bills.issue_run(session, run_id, clock=clock)
     session.commit()
@@ -197,19 +199,19 @@ def issue_run(session: SessionDep, clock: ClockDep, run_id: int) -> dict[str, in
 
 
 @router.get("/bills/{bill_id}")
-def get_bill(session: SessionDep, bill_id: int) -> BillOut:
+def get_bill(session: SessionDep, bill_id: IdPath) -> BillOut:
     return _bill(session, bills.get(session, bill_id))
 
 
 @router.post("/bills/{bill_id}/issue")
-def issue_bill(session: SessionDep, clock: ClockDep, bill_id: int) -> BillOut:
+def issue_bill(session: SessionDep, clock: ClockDep, bill_id: IdPath) -> BillOut:
     b = bills.issue(session, bill_id, clock=clock)
     session.commit()
     return _bill(session, b)
 
 
 @router.post("/bills/{bill_id}/pay")
-def pay_bill(session: SessionDep, clock: ClockDep, bill_id: int) -> BillOut:
+def pay_bill(session: SessionDep, clock: ClockDep, bill_id: IdPath) -> BillOut:
     b = bills.mark_paid(session, bill_id, clock=clock)
     session.commit()
     return _bill(session, b)
@@ -217,7 +219,7 @@ def pay_bill(session: SessionDep, clock: ClockDep, bill_id: int) -> BillOut:
 
 @router.post("/bills/{bill_id}/cancel")
 def cancel_bill(
-    session: SessionDep, clock: ClockDep, operator: OperatorDep, bill_id: int, body: ReasonIn
+    session: SessionDep, clock: ClockDep, operator: OperatorDep, bill_id: IdPath, body: ReasonIn
 ) -> BillOut:
     b = bills.cancel(session, bill_id, reason=body.reason, by=operator, clock=clock)
     session.commit()
@@ -226,7 +228,7 @@ def cancel_bill(
 
 @router.post("/bills/{bill_id}/adjustments", status_code=status.HTTP_201_CREATED)
 def adjust_bill(
-    session: SessionDep, clock: ClockDep, operator: OperatorDep, bill_id: int, body: AdjustIn
+    session: SessionDep, clock: ClockDep, operator: OperatorDep, bill_id: IdPath, body: AdjustIn
 ) -> BillOut:
     bills.adjust(
         session, bill_id, body.amount, kind=body.kind, reason=body.reason, by=operator, clock=clock
@@ -241,7 +243,7 @@ def rebill(
     clock: ClockDep,
     operator: OperatorDep,
     catalog: CatalogDep,
-    bill_id: int,
+    bill_id: IdPath,
     body: ReasonIn,
 ) -> BillOut:
     new = bills.rebill(session, bill_id, catalog, reason=body.reason, by=operator, clock=clock)
@@ -250,17 +252,17 @@ def rebill(
 
 
 @router.get("/customers/{customer_id}/bills")
-def customer_bills(session: SessionDep, customer_id: int, n: int = 12) -> list[BillOut]:
+def customer_bills(session: SessionDep, customer_id: IdPath, n: Last12 = 12) -> list[BillOut]:
     customers.get(session, customer_id)
-    return [_bill(session, b) for b in bills.last_bills(session, customer_id, n=min(n, 120))]
+    return [_bill(session, b) for b in bills.last_bills(session, customer_id, n=n)]
 
 
 @router.get("/customers/{customer_id}/consumption")
 def customer_consumption(
-    session: SessionDep, customer_id: int, n: int = 24
+    session: SessionDep, customer_id: IdPath, n: Last12 = 24
 ) -> list[dict[str, Any]]:
     customers.get(session, customer_id)
-    return [p.__dict__ for p in bills.consumption_history(session, customer_id, n=min(n, 120))]
+    return [p.__dict__ for p in bills.consumption_history(session, customer_id, n=n)]
 
 
 @router.post("/customers/{customer_id}/correct-estimates")
@@ -269,7 +271,7 @@ def correct_estimates(
     clock: ClockDep,
     operator: OperatorDep,
     catalog: CatalogDep,
-    customer_id: int,
+    customer_id: IdPath,
 ) -> list[dict[str, int]]:
     customers.get(session, customer_id)
     pairs = vee.correct_estimates(session, customer_id, catalog, by=operator, clock=clock)
@@ -278,7 +280,7 @@ def correct_estimates(
 
 
 @router.post("/meters/{meter_id}/validate")
-def validate_meter(session: SessionDep, clock: ClockDep, meter_id: str) -> list[dict[str, Any]]:
+def validate_meter(session: SessionDep, clock: ClockDep, meter_id: KeyPath) -> list[dict[str, Any]]:
     flags = vee.validate_meter(session, meter_id, clock=clock)
     session.commit()
     return [
@@ -288,4 +290,4 @@ def validate_meter(session: SessionDep, clock: ClockDep, meter_id: str) -> list[
 
 
 def _iso(ts: datetime) -> str:
-    return ts.isoformat()
+    return (ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts).isoformat()

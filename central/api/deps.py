@@ -24,9 +24,22 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_session(request: Request) -> Iterator[Session]:
+    """A session for this request, closed as soon as the route returns (before the answer is
+    sent and before background tasks run). A request that may write takes SQLite's write lock
+    at its first statement (``BEGIN IMMEDIATE``): it waits its turn behind another writer (an
+    import) for the busy timeout, where a read-then-write transaction would fail with
+    "database is locked" once the other writer commits."""
     sessions: sessionmaker[Session] = request.app.state.sessions
-    with sessions() as session:
+    engine: Engine = request.app.state.engine
+    if request.method in READS or engine.dialect.name != "sqlite":
+        with sessions() as session:
+            yield session
+        return
+    with sessions(bind=engine.execution_options(sqlite_begin="IMMEDIATE")) as session:
         yield session
 
 
@@ -41,7 +54,7 @@ def get_operator(x_operator: Annotated[str, Header(min_length=1, max_length=100)
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
 OperatorDep = Annotated[str, Depends(get_operator)]
 

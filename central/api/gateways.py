@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import func, select
 
 from central.api.deps import SessionDep
+from central.api.types import KeyPath, KeyQuery, Limit
 from central.db.models.ingest import (
     CommandReplyRow,
     GatewayEventRow,
@@ -21,17 +21,17 @@ from central.db.models.ingest import (
     ReadingConflict,
     SeqGap,
 )
+from central.types import Instant, Key, Str64
 from contract import mqtt as contract
 
 router = APIRouter(prefix="/api/v1", tags=["gateways"])
-Limit = Annotated[int, Query(ge=1, le=10_000)]
 
 
 class GatewayOut(BaseModel):
     gateway_id: str
     state: str
-    status_ts: datetime | None
-    last_seen: datetime
+    status_ts: Instant | None
+    last_seen: Instant
     software: str
     readings_seq: int | None
     payments_seq: int | None
@@ -45,34 +45,34 @@ class GapOut(BaseModel):
     first_seq: int
     last_seq: int
     missing: int
-    detected_at: datetime
+    detected_at: Instant
 
 
 class EventOut(BaseModel):
     kind: str
-    ts: datetime
+    ts: Instant
     subject: str
     severity: str
     detail: dict[str, Any]
-    received_at: datetime
+    received_at: Instant
 
 
 class ReplyOut(BaseModel):
     command_id: str
     ok: bool
     reason: str
-    ts: datetime
+    ts: Instant
 
 
 class ConflictOut(BaseModel):
     meter_id: str
     quantity: str
-    ts: datetime
+    ts: Instant
     stored_value: float
     received_value: float
     gateway_id: str | None
     seq: int | None
-    received_at: datetime
+    received_at: Instant
 
 
 class QuarantineOut(BaseModel):
@@ -81,7 +81,7 @@ class QuarantineOut(BaseModel):
     reason: str
     payload: str  # as text, undecodable bytes replaced, cut at 4 KiB
     payload_bytes: int
-    received_at: datetime
+    received_at: Instant
 
 
 class QuarantinePage(BaseModel):
@@ -124,12 +124,12 @@ def gateways(session: SessionDep) -> list[GatewayOut]:
 
 
 @router.get("/gateways/{gateway_id}", response_model=GatewayOut)
-def gateway(gateway_id: str, session: SessionDep) -> GatewayOut:
+def gateway(gateway_id: KeyPath, session: SessionDep) -> GatewayOut:
     return _out(session, _gateway(session, gateway_id))
 
 
 @router.get("/gateways/{gateway_id}/gaps", response_model=list[GapOut])
-def gaps(gateway_id: str, session: SessionDep, channel: str | None = None) -> list[GapOut]:
+def gaps(gateway_id: KeyPath, session: SessionDep, channel: KeyQuery = None) -> list[GapOut]:
     """Sequence numbers never received (messages lost upstream, or not yet arrived)."""
     _gateway(session, gateway_id)
     stmt = select(SeqGap).where(SeqGap.gateway_id == gateway_id)
@@ -150,7 +150,7 @@ def gaps(gateway_id: str, session: SessionDep, channel: str | None = None) -> li
 
 @router.get("/gateways/{gateway_id}/events", response_model=list[EventOut])
 def events(
-    gateway_id: str, session: SessionDep, kind: str | None = None, limit: Limit = 100
+    gateway_id: KeyPath, session: SessionDep, kind: KeyQuery = None, limit: Limit = 100
 ) -> list[EventOut]:
     """Newest first."""
     _gateway(session, gateway_id)
@@ -172,7 +172,7 @@ def events(
 
 
 @router.get("/gateways/{gateway_id}/replies", response_model=list[ReplyOut])
-def replies(gateway_id: str, session: SessionDep, limit: Limit = 100) -> list[ReplyOut]:
+def replies(gateway_id: KeyPath, session: SessionDep, limit: Limit = 100) -> list[ReplyOut]:
     _gateway(session, gateway_id)
     rows = session.scalars(
         select(CommandReplyRow)
@@ -185,7 +185,7 @@ def replies(gateway_id: str, session: SessionDep, limit: Limit = 100) -> list[Re
 
 @router.get("/ingest/conflicts", response_model=list[ConflictOut])
 def conflicts(
-    session: SessionDep, meter_id: str | None = None, limit: Limit = 1000
+    session: SessionDep, meter_id: KeyQuery = None, limit: Limit = 1000
 ) -> list[ConflictOut]:
     """Readings that arrived again for a stored identity with a different value."""
     stmt = select(ReadingConflict)
@@ -229,9 +229,9 @@ def quarantine(session: SessionDep, limit: Limit = 100) -> QuarantinePage:
 
 
 class CommandIn(BaseModel):
-    kind: str
-    args: dict[str, Any] = Field(default_factory=dict)
-    id: str | None = Field(default=None, description="default: a new UUID")
+    kind: Key
+    args: dict[Str64, Any] = Field(default_factory=dict, max_length=100)
+    id: Key | None = Field(default=None, description="default: a new UUID")
 
 
 class CommandSent(BaseModel):
@@ -240,7 +240,7 @@ class CommandSent(BaseModel):
 
 
 @router.post("/gateways/{gateway_id}/commands", response_model=CommandSent, status_code=202)
-def send_command(gateway_id: str, body: CommandIn, request: Request) -> CommandSent:
+def send_command(gateway_id: KeyPath, body: CommandIn, request: Request) -> CommandSent:
     """Send a command (read_now, restart_bus, set_log_level, config, print, bill_cache) to a
     gateway; its reply appears under ``/gateways/{gateway_id}/replies``."""
     publisher = getattr(request.app.state, "commands", None)

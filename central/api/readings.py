@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
-
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from central.api.deps import SessionDep
+from central.api.types import KeyPath, KeyQuery, Limit, MomentQuery
 from central.db.models.readings import ReadingRow
+from central.types import Instant
 
 router = APIRouter(prefix="/api/v1", tags=["readings"])
 
@@ -18,23 +17,23 @@ router = APIRouter(prefix="/api/v1", tags=["readings"])
 class ReadingOut(BaseModel):
     meter_id: str
     quantity: str
-    ts: datetime
+    ts: Instant
     value: float
     unit: str
     quality: list[str]
     source: str
     gateway_id: str | None
-    received_at: datetime
+    received_at: Instant
 
 
 @router.get("/meters/{meter_id}/readings", response_model=list[ReadingOut])
 def meter_readings(
-    meter_id: str,
+    meter_id: KeyPath,
     session: SessionDep,
-    quantity: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    quantity: KeyQuery = None,
+    since: MomentQuery = None,
+    until: MomentQuery = None,
+    limit: Limit = 1000,
 ) -> list[ReadingOut]:
     """Newest first. ``since``/``until`` bound the meter's timestamp."""
     stmt = select(ReadingRow).where(ReadingRow.meter_id == meter_id)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 
 from central.api.deps import ClockDep, OperatorDep, SessionDep
+from central.api.headers import attachment, file_responses
+from central.api.types import IdPath, KeyPath
 from central.records import readings
 from central.records.errors import NotFound
+from central.records.filetypes import PHOTOS, PNG
 from central.records.schemas import CorrectionIn, ManualReadingIn
+from central.types import Instant
 
 router = APIRouter(prefix="/readings", tags=["readings"])
 
@@ -19,7 +21,7 @@ class ReadingOut(BaseModel):
     id: int
     meter_id: str
     quantity: str
-    ts: datetime
+    ts: Instant
     value: float  # the effective value (after corrections)
     original_value: float
     source: str
@@ -30,7 +32,7 @@ class CorrectionOut(BaseModel):
     old_value: float
     new_value: float
     corrected_by: str
-    corrected_at: datetime
+    corrected_at: Instant
     reason: str
 
 
@@ -51,7 +53,7 @@ def add_manual(session: SessionDep, clock: ClockDep, body: ManualReadingIn) -> R
 
 
 @router.get("/meter/{meter_id}")
-def meter_readings(session: SessionDep, meter_id: str) -> list[ReadingOut]:
+def meter_readings(session: SessionDep, meter_id: KeyPath) -> list[ReadingOut]:
     return [
         ReadingOut(
             id=r.id,
@@ -72,7 +74,7 @@ def correct(
     session: SessionDep,
     clock: ClockDep,
     operator: OperatorDep,
-    reading_id: int,
+    reading_id: IdPath,
     body: CorrectionIn,
 ) -> CorrectionOut:
     row = readings.correct(session, reading_id, body, by=operator, clock=clock)
@@ -87,7 +89,7 @@ def correct(
 
 
 @router.get("/{reading_id}/corrections")
-def corrections(session: SessionDep, reading_id: int) -> list[CorrectionOut]:
+def corrections(session: SessionDep, reading_id: IdPath) -> list[CorrectionOut]:
     return [
         CorrectionOut(
             old_value=c.old_value,
@@ -100,9 +102,11 @@ def corrections(session: SessionDep, reading_id: int) -> list[CorrectionOut]:
     ]
 
 
-@router.get("/{reading_id}/photo")
-def photo(session: SessionDep, reading_id: int) -> Response:
+@router.get("/{reading_id}/photo", responses=file_responses(*sorted(PHOTOS)))
+def photo(session: SessionDep, reading_id: IdPath) -> Response:
     note = readings.note(session, reading_id)
     if note is None or note.photo is None:
         raise NotFound(f"reading {reading_id} has no photo")
-    return Response(note.photo, media_type=note.photo_type or "application/octet-stream")
+    media = note.photo_type if note.photo_type in PHOTOS else "application/octet-stream"
+    extension = ".png" if media == PNG else ".jpg"
+    return attachment(note.photo, media_type=media, filename=f"reading-{reading_id}{extension}")

@@ -5,13 +5,24 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Query, Response, status
-from pydantic import BaseModel, ConfigDict
+from fastapi import APIRouter, Body, Response, status
+from pydantic import BaseModel, ConfigDict, Field
 
 from central.api.deps import CatalogDep, ClockDep, OperatorDep, SessionDep
+from central.api.headers import attachment, file_responses
+from central.api.types import (
+    CodePath,
+    CodeQuery,
+    FileNameQuery,
+    IdPath,
+    KeyPath,
+    MediaTypeQuery,
+    SearchQuery,
+)
 from central.db.models.records import RouteRow
 from central.records import contracts, customers, excel, meters, routes
 from central.records.errors import NotFound
+from central.records.filetypes import CONTRACT_FILES
 from central.records.schemas import (
     ChangeOut,
     ContractIn,
@@ -27,6 +38,7 @@ from central.records.schemas import (
     StationIn,
     UtilityIn,
 )
+from central.types import Day
 
 router = APIRouter(tags=["records"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -54,16 +66,20 @@ class FileOut(BaseModel):
     content_type: str
 
 
+MAX_ROW_ERRORS = 1000  # listed in an import's answer; ``error_count`` has them all
+
+
 class ImportReport(BaseModel):
     committed: bool
     created: int
     updated: int
     errors: list[dict[str, object]]
+    error_count: int
 
 
 class PlanIn(BaseModel):
-    start: date
-    months: int = 12
+    start: Day
+    months: int = Field(default=12, ge=1, le=120)
 
 
 @router.post("/utilities", status_code=status.HTTP_201_CREATED)
@@ -95,14 +111,16 @@ def add_route(session: SessionDep, body: RouteIn) -> Created:
 
 
 @router.post("/routes/{code}/schedule", status_code=status.HTTP_201_CREATED)
-def plan_route(session: SessionDep, code: str, body: PlanIn) -> list[date]:
+def plan_route(session: SessionDep, code: CodePath, body: PlanIn) -> list[date]:
     rows = routes.plan(session, _route(session, code), body.start, body.months)
     session.commit()
     return [r.scheduled_on for r in rows]
 
 
 @router.post("/routes/{code}/schedule/{scheduled_on}/done")
-def route_read(session: SessionDep, clock: ClockDep, code: str, scheduled_on: date) -> ScheduleOut:
+def route_read(
+    session: SessionDep, clock: ClockDep, code: CodePath, scheduled_on: date
+) -> ScheduleOut:
     route = _route(session, code)
     routes.mark_read(session, route, scheduled_on, clock().date())
     session.commit()
@@ -110,7 +128,7 @@ def route_read(session: SessionDep, clock: ClockDep, code: str, scheduled_on: da
 
 
 @router.get("/routes/{code}/schedule")
-def route_schedule(session: SessionDep, clock: ClockDep, code: str) -> ScheduleOut:
+def route_schedule(session: SessionDep, clock: ClockDep, code: CodePath) -> ScheduleOut:
     return routes.schedule(session, _route(session, code), clock().date())
 
 
@@ -134,20 +152,14 @@ def create_customer(
 
 
 @router.get("/customers")
-def search_customers(
-    session: SessionDep, q: Annotated[str, Query(min_length=1)]
-) -> list[CustomerOut]:
+def search_customers(session: SessionDep, q: SearchQuery) -> list[CustomerOut]:
     return [CustomerOut.model_validate(r) for r in customers.search(session, q)]
 
 
-@router.get("/customers/export")
-def export_customers(session: SessionDep, utility: str) -> Response:
+@router.get("/customers/export", responses=file_responses(XLSX))
+def export_customers(session: SessionDep, utility: CodeQuery) -> Response:
     data = excel.export_customers(session, utility)
-    return Response(
-        data,
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{utility}.xlsx"'},
-    )
+    return attachment(data, media_type=XLSX, filename=f"{utility}.xlsx")
 
 
 @router.post("/customers/import")
@@ -156,7 +168,7 @@ def import_customers(
     clock: ClockDep,
     operator: OperatorDep,
     catalog: CatalogDep,
-    utility: str,
+    utility: CodeQuery,
     data: RawBody,
     mode: Literal["all_or_nothing", "good_rows"] = "all_or_nothing",
 ) -> ImportReport:
@@ -167,12 +179,16 @@ def import_customers(
         committed=result.committed,
         created=result.created,
         updated=result.updated,
-        errors=[{"row": e.row, "column": e.column, "reason": e.reason} for e in result.errors],
+        errors=[
+            {"row": e.row, "column": e.column, "reason": e.reason[:300]}
+            for e in result.errors[:MAX_ROW_ERRORS]
+        ],
+        error_count=len(result.errors),
     )
 
 
 @router.get("/customers/{customer_id}")
-def get_customer(session: SessionDep, customer_id: int) -> CustomerOut:
+def get_customer(session: SessionDep, customer_id: IdPath) -> CustomerOut:
     return CustomerOut.model_validate(customers.get(session, customer_id))
 
 
@@ -182,7 +198,7 @@ def update_customer(
     clock: ClockDep,
     operator: OperatorDep,
     catalog: CatalogDep,
-    customer_id: int,
+    customer_id: IdPath,
     body: CustomerPatch,
 ) -> CustomerOut:
     row = customers.update(session, customer_id, body, by=operator, clock=clock, tariffs=catalog)
@@ -191,12 +207,12 @@ def update_customer(
 
 
 @router.get("/customers/{customer_id}/history")
-def customer_history(session: SessionDep, customer_id: int) -> list[ChangeOut]:
+def customer_history(session: SessionDep, customer_id: IdPath) -> list[ChangeOut]:
     return [ChangeOut.model_validate(r) for r in customers.history(session, customer_id)]
 
 
 @router.get("/customers/{customer_id}/meters")
-def customer_meters(session: SessionDep, customer_id: int) -> list[MeterOut]:
+def customer_meters(session: SessionDep, customer_id: IdPath) -> list[MeterOut]:
     customers.get(session, customer_id)
     return [MeterOut.model_validate(m) for m in meters.of_customer(session, customer_id)]
 
@@ -209,7 +225,7 @@ def create_meter(session: SessionDep, body: MeterIn) -> MeterOut:
 
 
 @router.get("/meters/{meter_id}")
-def get_meter(session: SessionDep, meter_id: str) -> MeterOut:
+def get_meter(session: SessionDep, meter_id: KeyPath) -> MeterOut:
     row = meters.by_meter_id(session, meter_id)
     if row is None:
         raise NotFound(f"no meter {meter_id!r}")
@@ -217,7 +233,7 @@ def get_meter(session: SessionDep, meter_id: str) -> MeterOut:
 
 
 @router.put("/meters/{meter_id}")
-def update_meter(session: SessionDep, meter_id: str, body: MeterIn) -> MeterOut:
+def update_meter(session: SessionDep, meter_id: KeyPath, body: MeterIn) -> MeterOut:
     row = meters.update(session, meter_id, body)
     session.commit()
     return MeterOut.model_validate(row)
@@ -225,7 +241,11 @@ def update_meter(session: SessionDep, meter_id: str, body: MeterIn) -> MeterOut:
 
 @router.post("/meters/{meter_id}/exchange", status_code=status.HTTP_201_CREATED)
 def exchange_meter(
-    session: SessionDep, clock: ClockDep, operator: OperatorDep, meter_id: str, body: ExchangeIn
+    session: SessionDep,
+    clock: ClockDep,
+    operator: OperatorDep,
+    meter_id: KeyPath,
+    body: ExchangeIn,
 ) -> MeterOut:
     row = meters.exchange(session, meter_id, body, by=operator, clock=clock)
     session.commit()
@@ -234,7 +254,7 @@ def exchange_meter(
 
 
 @router.post("/customers/{customer_id}/contracts", status_code=status.HTTP_201_CREATED)
-def create_contract(session: SessionDep, customer_id: int, body: ContractIn) -> ContractOut:
+def create_contract(session: SessionDep, customer_id: IdPath, body: ContractIn) -> ContractOut:
     row = contracts.create(session, customer_id, body)
     session.commit()
     return ContractOut.model_validate(row)
@@ -244,10 +264,10 @@ def create_contract(session: SessionDep, customer_id: int, body: ContractIn) -> 
 def attach_file(
     session: SessionDep,
     clock: ClockDep,
-    contract_id: int,
-    filename: str,
+    contract_id: IdPath,
+    filename: FileNameQuery,
     data: RawBody,
-    content_type: Annotated[str, Query()] = "application/octet-stream",
+    content_type: MediaTypeQuery = None,
 ) -> FileOut:
     row = contracts.attach(session, contract_id, filename, content_type, data, clock=clock)
     session.commit()
@@ -255,15 +275,13 @@ def attach_file(
 
 
 @router.get("/contracts/{contract_id}/files")
-def list_files(session: SessionDep, contract_id: int) -> list[FileOut]:
+def list_files(session: SessionDep, contract_id: IdPath) -> list[FileOut]:
     return [FileOut.model_validate(f) for f in contracts.files(session, contract_id)]
 
 
-@router.get("/contracts/{contract_id}/files/{file_id}")
-def get_file(session: SessionDep, contract_id: int, file_id: int) -> Response:
+@router.get(
+    "/contracts/{contract_id}/files/{file_id}", responses=file_responses(*sorted(CONTRACT_FILES))
+)
+def get_file(session: SessionDep, contract_id: IdPath, file_id: IdPath) -> Response:
     row = contracts.file(session, contract_id, file_id)
-    return Response(
-        row.data,
-        media_type=row.content_type,
-        headers={"Content-Disposition": f'attachment; filename="{row.filename}"'},
-    )
+    return attachment(row.data, media_type=row.content_type, filename=row.filename)

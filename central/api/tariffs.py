@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, DecimalException
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from central.api.deps import CatalogDep, ClockDep, FilesDep, OperatorDep, SessionDep
+from central.api.types import KeyPath
 from central.tariffs import QuoteError, TariffDataError, Usage, quote
 from central.tariffs.model import Tariff
 from central.tariffs.schema import VersionIn, version_out
 from central.tariffs.store import UnknownTariff, VersionExists, add_version
+from central.types import Quantity, Str32
 
 router = APIRouter(prefix="/tariffs", tags=["tariffs"])
 
@@ -50,13 +52,13 @@ class TariffDetail(TariffSummary):
 
 class QuoteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    consumption: Decimal = Field(ge=0, le=10**9)
+    consumption: Quantity
     period_start: date
     period_end: date
     households: int = Field(default=1, ge=1, le=1000)
     persons: int | None = Field(default=None, ge=0, le=10_000)
-    prior_consumption: Decimal = Field(default=Decimal(0), ge=0)
-    bands: dict[str, Decimal] = Field(default_factory=dict)
+    prior_consumption: Quantity = Decimal(0)
+    bands: dict[Str32, Quantity] = Field(default_factory=dict, max_length=20)
 
 
 class QuoteLine(BaseModel):
@@ -112,7 +114,7 @@ def list_tariffs(catalog: CatalogDep) -> list[TariffSummary]:
 
 
 @router.get("/{code}")
-def get_tariff(catalog: CatalogDep, code: str) -> TariffDetail:
+def get_tariff(catalog: CatalogDep, code: KeyPath) -> TariffDetail:
     tariff = _get(catalog, code)
     return TariffDetail.model_validate(
         {**_summary(tariff), "definitions": [version_out(v) for v in tariff.versions]}
@@ -120,7 +122,7 @@ def get_tariff(catalog: CatalogDep, code: str) -> TariffDetail:
 
 
 @router.post("/{code}/quote")
-def quote_tariff(catalog: CatalogDep, code: str, body: QuoteRequest) -> QuoteResponse:
+def quote_tariff(catalog: CatalogDep, code: KeyPath, body: QuoteRequest) -> QuoteResponse:
     tariff = _get(catalog, code)
     usage = Usage(
         body.consumption,
@@ -135,6 +137,10 @@ def quote_tariff(catalog: CatalogDep, code: str, body: QuoteRequest) -> QuoteRes
         result = quote(tariff, usage)
     except QuoteError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    except DecimalException as exc:  # an amount beyond what money can be
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"the amount is out of range: {exc!r}"
+        ) from exc
     return QuoteResponse(
         lines=[
             QuoteLine(
@@ -161,7 +167,7 @@ def create_version(
     files: FilesDep,
     clock: ClockDep,
     operator: OperatorDep,
-    code: str,
+    code: KeyPath,
     body: VersionIn,
 ) -> VersionSummary:
     try:

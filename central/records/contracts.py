@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.db.models.records import ContractFileRow, ContractRow
-from central.records import customers
+from central.records import customers, filetypes
 from central.records.errors import Conflict, Invalid, NotFound
 from central.records.schemas import ContractIn
 
@@ -37,7 +37,7 @@ def attach(
     session: Session,
     contract_id: int,
     filename: str,
-    content_type: str,
+    content_type: str | None,
     data: bytes,
     *,
     clock: Callable[[], datetime],
@@ -47,10 +47,11 @@ def attach(
         raise Invalid("file", "is empty")
     if len(data) > MAX_FILE:
         raise Invalid("file", f"{len(data)} bytes is over the {MAX_FILE} byte limit")
+    media = filetypes.checked(data, content_type, filetypes.CONTRACT_FILES)
     row = ContractFileRow(
         contract_id=contract_id,
         filename=filename[:200],
-        content_type=content_type or "application/octet-stream",
+        content_type=media,
         data=data,
         uploaded_at=clock(),
     )

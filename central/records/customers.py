@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection
 from datetime import datetime
 
@@ -16,6 +15,7 @@ from central.db.models.records import (
     RouteRow,
     UtilityRow,
 )
+from central.records import accounts
 from central.records.errors import Conflict, Invalid, NotFound
 from central.records.schemas import CustomerIn, CustomerPatch, UtilityIn
 
@@ -31,10 +31,7 @@ BEN_THANH = UtilityIn(
 
 
 def add_utility(session: Session, data: UtilityIn) -> UtilityRow:
-    try:
-        re.compile(data.account_pattern)
-    except re.error as exc:
-        raise Invalid("account_pattern", f"not a regular expression: {exc}") from exc
+    accounts.compile_pattern(data.account_pattern)  # raises Invalid naming account_pattern
     if session.get(UtilityRow, data.code) is not None:
         raise Conflict(f"utility {data.code!r} exists")
     row = UtilityRow(**data.model_dump())
@@ -44,7 +41,7 @@ def add_utility(session: Session, data: UtilityIn) -> UtilityRow:
 
 
 def check_account(utility: UtilityRow, account_no: str) -> None:
-    if re.fullmatch(utility.account_pattern, account_no) is None:
+    if not accounts.matches(utility.account_pattern, account_no):
         hint = utility.account_hint or f"pattern {utility.account_pattern}"
         raise Invalid("account_no", f"{account_no!r} is not a {utility.code} account ({hint})")
 
@@ -170,7 +167,7 @@ def search(session: Session, text: str, *, limit: int = 50) -> list[CustomerRow]
             or_(
                 CustomerRow.account_no == text,
                 CustomerRow.phone == text,
-                CustomerRow.name.ilike(f"%{text}%"),
+                CustomerRow.name.icontains(text, autoescape=True),  # % and _ are literal
             )
         )
         .order_by(CustomerRow.id)

@@ -3,17 +3,26 @@
 One sheet, a header row naming the columns (any order; unknown columns are an error). Each bad
 row gives a :class:`RowError` naming its row number, column and reason. ``all_or_nothing``
 imports nothing when any row is bad; ``good_rows`` imports the good rows and reports the bad.
+
+A workbook is hostile until read: its unzipped size is bounded before openpyxl opens it, the
+sheet is streamed (read-only mode) with its declared dimension ignored (a sheet claiming
+A1:XFD1048576 costs what its real cells cost), and rows and columns are bounded. The export
+writes every text as text: control characters are escaped (``\x07`` becomes ``_x0007_``, as
+Excel itself writes them) and a leading ``=`` stays a string, never a formula.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Collection
+import re
+import zipfile
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +33,7 @@ from central.records.errors import RecordsError
 from central.records.schemas import CustomerIn, CustomerPatch, MeterIn
 
 Mode = Literal["all_or_nothing", "good_rows"]
+BATCH = 200  # good_rows commits every BATCH rows
 
 CUSTOMER_COLUMNS = [
     "account_no",
@@ -55,6 +65,12 @@ METER_COLUMNS = [
 COLUMNS = CUSTOMER_COLUMNS + METER_COLUMNS
 
 
+MAX_ROWS = 50_000  # data rows in one import
+MAX_COLUMNS = 64  # columns read from each row
+MAX_UNZIPPED = 100 * 1024 * 1024  # bytes of XML behind one workbook
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 class ExcelError(RecordsError):
     """The workbook itself is unreadable or its header is wrong."""
 
@@ -74,13 +90,44 @@ class ImportResult:
     committed: bool = False
 
 
-def read_rows(data: bytes) -> list[tuple[int, dict[str, Any]]]:
+def _check_size(data: bytes) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unzipped = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise ExcelError(f"not an Excel workbook: {exc}") from exc
+    if unzipped > MAX_UNZIPPED:
+        raise ExcelError(f"the workbook unzips to {unzipped} bytes, over {MAX_UNZIPPED}")
+
+
+def sheet_rows(data: bytes) -> Iterator[tuple[Any, ...]]:
+    """The first sheet's rows (values), at most :data:`MAX_COLUMNS` wide, streamed; raises
+    :class:`ExcelError` past :data:`MAX_ROWS` data rows."""
+    _check_size(data)
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many unrelated types for a broken file
         raise ExcelError(f"not an Excel workbook: {exc}") from exc
-    sheet = wb.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
+    try:
+        if not wb.worksheets:
+            raise ExcelError("the workbook has no sheet")
+        sheet = wb.worksheets[0]
+        sheet.reset_dimensions()  # the declared dimension is the file's word, not its cells
+        rows = sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+        for number, values in enumerate(rows, start=1):
+            if number > MAX_ROWS + 1:
+                raise ExcelError(f"row {number}: more than {MAX_ROWS} rows")
+            yield values
+    except ExcelError:
+        raise
+    except Exception as exc:  # a broken sheet XML: any of openpyxl's or the parser's errors
+        raise ExcelError(f"not a readable sheet: {exc}") from exc
+    finally:
+        wb.close()
+
+
+def read_rows(data: bytes) -> list[tuple[int, dict[str, Any]]]:
+    rows = sheet_rows(data)
     header = next(rows, None)
     if header is None:
         raise ExcelError("the sheet is empty")
@@ -96,7 +143,6 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, Any]]]:
         if values is None or all(v is None or v == "" for v in values):
             continue
         out.append((number, {n: _cell(v) for n, v in zip(names, values, strict=False) if n}))
-    wb.close()
     return out
 
 
@@ -123,7 +169,9 @@ def import_customers(
 ) -> ImportResult:
     """Create new accounts and update existing ones; commits when the mode allows."""
     result = ImportResult()
-    for number, values in read_rows(data):
+    for done, (number, values) in enumerate(read_rows(data), start=1):
+        if mode == "good_rows" and done % BATCH == 0:
+            session.commit()  # short transactions: other writers get their turn
         savepoint = session.begin_nested()
         try:
             created = _import_row(session, values, utility_code, by, clock, tariffs)
@@ -200,10 +248,21 @@ def _import_row(
     return created
 
 
+def _escaped(value: str) -> str:
+    return _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
+
+
+def _text_cell(sheet: Any, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    cell = WriteOnlyCell(sheet, value=_escaped(value))
+    cell.data_type = "s"  # a value starting with "=" is a name, not a formula
+    return cell
+
+
 def export_customers(session: Session, utility_code: str) -> bytes:
-    wb = Workbook()
-    sheet = wb.active
-    sheet.title = "customers"
+    wb = Workbook(write_only=True)
+    sheet = wb.create_sheet("customers")
     sheet.append(COLUMNS)
     routes = {rid: code for rid, code in session.execute(select(RouteRow.id, RouteRow.code))}
     stmt = (
@@ -224,7 +283,7 @@ def export_customers(session: Session, utility_code: str) -> bytes:
         for col in METER_COLUMNS:
             value = getattr(meter, col) if meter is not None else None
             row.append(value.isoformat() if isinstance(value, date) else value)
-        sheet.append(row)
+        sheet.append([_text_cell(sheet, v) for v in row])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from central.db.models.meterdata import ReadingCorrectionRow, ReadingNoteRow
 from central.db.models.readings import ReadingRow
-from central.records import meters
+from central.records import filetypes, meters
 from central.records.errors import Conflict, Invalid, NotFound
 from central.records.schemas import CorrectionIn, ManualReadingIn
 
@@ -38,6 +38,7 @@ def record_manual(session: Session, data: ManualReadingIn, *, clock: Clock) -> R
         raise Invalid("ts", f"{data.ts.isoformat()} is in the future")
     quantity = data.quantity or meter.quantity
     photo = None
+    photo_type = ""
     if data.photo_base64:
         try:
             photo = base64.b64decode(data.photo_base64, validate=True)
@@ -45,6 +46,9 @@ def record_manual(session: Session, data: ManualReadingIn, *, clock: Clock) -> R
             raise Invalid("photo_base64", "is not base64") from exc
         if len(photo) > MAX_PHOTO:
             raise Invalid("photo_base64", f"photo over {MAX_PHOTO} bytes")
+        photo_type = filetypes.checked(
+            photo, data.photo_type, filetypes.PHOTOS, field="photo_base64"
+        )
     exists = session.scalar(
         select(ReadingRow.id).where(
             ReadingRow.meter_id == data.meter_id,
@@ -74,7 +78,7 @@ def record_manual(session: Session, data: ManualReadingIn, *, clock: Clock) -> R
             longitude=data.longitude,
             note=data.note,
             photo=photo,
-            photo_type=data.photo_type if photo else "",
+            photo_type=photo_type if photo else "",
         )
     )
     session.flush()

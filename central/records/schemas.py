@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Literal
+from datetime import date
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from central.types import (
+    Code,
+    Day,
+    Id,
+    Instant,
+    Key,
+    Measure,
+    Moment,
+    Name,
+    Note,
+    Reason,
+    Str32,
+    Str64,
+    Str100,
+    Str200,
+    Str300,
+)
 
 PaymentMethod = Literal["cash", "bank_transfer", "vnpay", "vietqr", "card", "auto_debit", "other"]
 CustomerStatus = Literal["active", "suspended", "disconnected", "closed"]
@@ -17,44 +35,50 @@ class _In(BaseModel):
 
 class UtilityIn(_In):
     code: str = Field(pattern=r"^[a-z0-9-]{2,32}$")
-    name: str = Field(min_length=1)
-    account_pattern: str = Field(min_length=1)
-    account_hint: str = ""
+    name: Name
+    account_pattern: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\x00-\x1f\x7f]*$",
+        description="an RE2 regular expression (linear time), matched against the whole "
+        "account number",
+    )
+    account_hint: Str200 = ""
 
 
 class CustomerIn(_In):
-    utility_code: str
-    account_no: str = Field(min_length=1, max_length=32)
-    name: str = Field(min_length=1, max_length=200)
-    address: str = ""
+    utility_code: Code
+    account_no: Code
+    name: Name
+    address: Str300 = ""
     phone: str = Field(default="", pattern=r"^[0-9+ ]{0,20}$")
-    category: str = "residential"
-    tariff_code: str
+    category: Str64 = "residential"
+    tariff_code: Key
     persons: int = Field(default=0, ge=0, le=1000)
     households: int = Field(default=1, ge=1, le=1000)
-    industry: str = ""
+    industry: Str100 = ""
     payment_method: PaymentMethod = "cash"
     status: CustomerStatus = "active"
-    route_code: str | None = None
-    premise_id: int | None = None
+    route_code: Str32 | None = None
+    premise_id: Id | None = None
 
 
 class CustomerPatch(_In):
     """Fields to change; ``reason`` goes into the history."""
 
-    account_no: str | None = Field(default=None, min_length=1, max_length=32)
-    name: str | None = None
-    address: str | None = None
+    account_no: Code | None = None
+    name: Name | None = None
+    address: Str300 | None = None
     phone: str | None = Field(default=None, pattern=r"^[0-9+ ]{0,20}$")
-    category: str | None = None
-    tariff_code: str | None = None
+    category: Str64 | None = None
+    tariff_code: Key | None = None
     persons: int | None = Field(default=None, ge=0, le=1000)
     households: int | None = Field(default=None, ge=1, le=1000)
-    industry: str | None = None
+    industry: Str100 | None = None
     payment_method: PaymentMethod | None = None
     status: CustomerStatus | None = None
-    route_code: str | None = None
-    reason: str = ""
+    route_code: Str32 | None = None
+    reason: Str300 = ""
 
 
 class CustomerOut(BaseModel):
@@ -81,25 +105,25 @@ class ChangeOut(BaseModel):
     field: str
     old_value: str | None
     new_value: str | None
-    changed_at: datetime
+    changed_at: Instant
     changed_by: str
     reason: str
 
 
 class MeterIn(_In):
-    meter_id: str = Field(min_length=1, max_length=64)
-    quantity: str = "energy_import"
-    account_no: str | None = None  # the customer it measures (with utility_code)
-    utility_code: str | None = None
-    brand: str = ""
-    serial: str = ""
-    size: str = ""
+    meter_id: Key
+    quantity: Key = "energy_import"
+    account_no: Code | None = None  # the customer it measures (with utility_code)
+    utility_code: Code | None = None
+    brand: Str64 = ""
+    serial: Str64 = ""
+    size: Str32 = ""
     digits: int = Field(default=6, ge=1, le=12)
     multiplier: int = Field(default=1, ge=1, le=100_000)
-    installed_on: date | None = None
-    calibrated_on: date | None = None
-    replaced_on: date | None = None
-    installer: str = ""
+    installed_on: Day | None = None
+    calibrated_on: Day | None = None
+    replaced_on: Day | None = None
+    installer: Str100 = ""
 
 
 class MeterOut(BaseModel):
@@ -122,29 +146,29 @@ class MeterOut(BaseModel):
 
 class ExchangeIn(_In):
     new: MeterIn
-    exchanged_at: datetime
-    old_final_value: float = Field(ge=0)
-    new_initial_value: float = Field(default=0.0, ge=0)
+    exchanged_at: Moment
+    old_final_value: Measure
+    new_initial_value: Measure = 0.0
 
 
 class StationIn(_In):
-    code: str = Field(min_length=1, max_length=32)
-    name: str
+    code: Code
+    name: Name
 
 
 class RouteIn(_In):
-    code: str = Field(min_length=1, max_length=32)
-    name: str
-    station_code: str | None = None
+    code: Code
+    name: Name
+    station_code: Str32 | None = None
     reading_day: int = Field(default=1, ge=1, le=28)
-    reader: str = ""
+    reader: Str100 = ""
 
 
 class PremiseIn(_In):
-    address: str = Field(min_length=1, max_length=300)
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
-    route_code: str | None = None
+    address: Annotated[Str300, Field(min_length=1)]
+    latitude: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)
+    longitude: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
+    route_code: Str32 | None = None
 
 
 class ScheduleOut(BaseModel):
@@ -154,24 +178,24 @@ class ScheduleOut(BaseModel):
 
 
 class ContractIn(_In):
-    number: str = Field(min_length=1, max_length=64)
-    signed_on: date | None = None
-    note: str = ""
+    number: Key
+    signed_on: Day | None = None
+    note: Note = ""
 
 
 class ManualReadingIn(_In):
-    meter_id: str
-    value: float = Field(ge=0)
-    ts: datetime
-    quantity: str | None = None  # default: the meter's billed quantity
-    reader: str = ""
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
-    note: str = ""
-    photo_base64: str | None = None
-    photo_type: str = "image/jpeg"
+    meter_id: Key
+    value: Measure
+    ts: Moment
+    quantity: Key | None = None  # default: the meter's billed quantity
+    reader: Str100 = ""
+    latitude: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)
+    longitude: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
+    note: Note = ""
+    photo_base64: str | None = Field(default=None, max_length=7 * 1024 * 1024)
+    photo_type: Literal["image/jpeg", "image/png"] = "image/jpeg"
 
 
 class CorrectionIn(_In):
-    value: float = Field(ge=0)
-    reason: str = Field(min_length=3, max_length=300)
+    value: Measure
+    reason: Reason

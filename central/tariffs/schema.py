@@ -30,6 +30,7 @@ from central.tariffs.model import (
     TieredCharge,
     TouCharge,
 )
+from central.types import Code, Price, Str32, Str200, Str300
 
 
 class _Strict(BaseModel):
@@ -37,41 +38,41 @@ class _Strict(BaseModel):
 
 
 class BlockIn(_Strict):
-    width: Decimal | None = Field(default=None, gt=0)
-    price: Decimal = Field(ge=0)
-    label: str = ""
+    width: Decimal | None = Field(default=None, gt=0, le=10**9, allow_inf_nan=False)
+    price: Price
+    label: Str200 = ""
 
 
 class ChargeIn(_Strict):
     kind: Literal["tiered", "flat", "tou"]
-    blocks: list[BlockIn] = Field(default_factory=list)
+    blocks: list[BlockIn] = Field(default_factory=list, max_length=50)
     accumulate: Accumulation = "monthly"
     scale: Scale = "none"
     prorate: bool = False
-    price: Decimal | None = Field(default=None, ge=0)
-    label: str = ""
-    prices: dict[str, Decimal] = Field(default_factory=dict)
+    price: Price | None = None
+    label: Str200 = ""
+    prices: dict[Str32, Price] = Field(default_factory=dict, max_length=20)
 
 
 class RateIn(_Strict):
-    rate: Decimal = Field(ge=0, le=10)
+    rate: Decimal = Field(ge=0, le=10, allow_inf_nan=False, decimal_places=6)
     start: date | None = Field(default=None, alias="from")
     end: date | None = Field(default=None, alias="until")
 
 
 class TaxIn(_Strict):
-    code: str = Field(min_length=1, max_length=32)
-    description: str
-    base: list[str] = Field(default_factory=lambda: ["subtotal"], min_length=1)
+    code: Code
+    description: Str200
+    base: list[Str32] = Field(default_factory=lambda: ["subtotal"], min_length=1, max_length=20)
     rounding: Rounding = "half_up"
-    rates: list[RateIn] = Field(min_length=1)
+    rates: list[RateIn] = Field(min_length=1, max_length=50)
 
 
 class VersionIn(_Strict):
-    effective_from: date
-    source: str = ""
+    effective_from: date = Field(ge=date(1990, 1, 1), le=date(2200, 12, 31))
+    source: Str300 = ""
     charge: ChargeIn
-    taxes: list[TaxIn] | None = None  # None: the previous version's taxes
+    taxes: list[TaxIn] | None = Field(default=None, max_length=20)  # None: the previous's
     rounding: Rounding = "half_up"
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 
+import structlog
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,6 +18,8 @@ from central.db.models.billing import TariffVersionRow
 from central.tariffs.catalog import Catalog
 from central.tariffs.model import TariffError, TariffVersion, TaxRule
 from central.tariffs.schema import VersionIn, to_version
+
+log = structlog.get_logger(__name__)
 
 
 class UnknownTariff(TariffError):
@@ -27,7 +31,11 @@ class VersionExists(TariffError):
 
 
 def catalog(session: Session, files: Catalog) -> Catalog:
-    """The shipped tariffs with every version added over REST, in date order."""
+    """The shipped tariffs with every version added over REST, in date order.
+
+    A stored version that today's rules refuse (a price of 0 or 1e30 stored before prices
+    were bounded) is left out and logged: one bad row never makes every quote fail.
+    """
     rows = session.scalars(select(TariffVersionRow).order_by(TariffVersionRow.effective_from))
     merged = files
     for row in rows:
@@ -35,7 +43,16 @@ def catalog(session: Session, files: Catalog) -> Catalog:
             continue
         tariff = merged[row.tariff_code]
         inherited = _taxes_before(tariff.versions, row.effective_from)
-        version = to_version(VersionIn.model_validate_json(row.body), inherited)
+        try:
+            version = to_version(VersionIn.model_validate_json(row.body), inherited)
+        except (ValidationError, TariffError) as exc:
+            log.warning(
+                "stored tariff version refused",
+                tariff=row.tariff_code,
+                effective_from=row.effective_from.isoformat(),
+                error=str(exc)[:300],
+            )
+            continue
         merged = merged.with_version(row.tariff_code, version)
     return merged
 
