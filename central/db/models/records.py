@@ -99,6 +99,8 @@ class CustomerRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     premise_id: Mapped[int | None] = mapped_column(ForeignKey("premises.id"), nullable=True)
     route_id: Mapped[int | None] = mapped_column(ForeignKey("routes.id"), nullable=True)
+    # name, address, account and phone folded (lower case, no accents, đ → d) for search
+    search_text: Mapped[str] = mapped_column(String(700), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
