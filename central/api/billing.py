@@ -7,6 +7,7 @@ import json
 from datetime import date, datetime
 from typing import Any, Literal
 
+import structlog
 from fastapi import APIRouter, BackgroundTasks, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from central.tariffs.catalog import Catalog
 from central.vee import service as vee
 
 router = APIRouter(tags=["billing"])
+log = structlog.get_logger(__name__)
 
 
 class RunIn(BaseModel):
@@ -40,6 +42,8 @@ class ProgressOut(BaseModel):
     accounts_done: int
     bills: int
     skipped: int
+    failed: int
+    errors: list[str]
     percent: float
 
 
@@ -80,7 +84,8 @@ class AdjustIn(ReasonIn):
 
 def _progress(p: runs.Progress) -> ProgressOut:
     pct = 100.0 * p.accounts_done / p.accounts if p.accounts else 100.0
-    return ProgressOut(**p.__dict__, percent=round(pct, 1))
+    fields = {**p.__dict__, "errors": list(p.errors)}
+    return ProgressOut(**fields, percent=round(pct, 1))
 
 
 def _bill(session: SessionDep, b: BillRow) -> BillOut:
@@ -122,7 +127,10 @@ def _bill(session: SessionDep, b: BillRow) -> BillOut:
 
 
 def _work(request: Request, run_id: int, catalog: Catalog) -> None:
-    runs.work(request.app.state.engine, run_id, catalog, clock=request.app.state.clock)
+    try:
+        runs.work(request.app.state.engine, run_id, catalog, clock=request.app.state.clock)
+    except Exception as exc:  # noqa: BLE001  (a background task has no caller: log it; resumable)
+        log.error("billing.run_failed", run=run_id, error=repr(exc))
 
 
 @router.post("/billing/runs", status_code=status.HTTP_202_ACCEPTED)
@@ -146,6 +154,14 @@ def start_run(
         )
         if station_id is None:
             raise Invalid("station_code", f"no station {body.station_code!r}")
+    if route_id is not None and station_id is not None:
+        raise Invalid("station_code", "give a route or a station, not both")
+    unfinished = runs.find_unfinished(
+        session, body.period_start, body.period_end, route_id=route_id, station_id=station_id
+    )
+    if unfinished is not None:  # the same run again: resume it rather than start a second
+        background.add_task(_work, request, unfinished, catalog)
+        return _progress(runs.progress(session, unfinished))
     run = runs.create_run(
         session,
         body.period_start,

@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
+import structlog
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from central.billing import compute
+from central.billing.meters import MeterInfo, choose
 from central.billing.writer import write_bills
 from central.db.models.billing import BillingChunkRow, BillingRunRow, BillingSkipRow, BillRow
 from central.db.models.meterdata import ReadingCorrectionRow
@@ -31,6 +34,12 @@ from central.tariffs.catalog import Catalog
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 LOOKBACK = timedelta(days=70)
 LOOKAHEAD = timedelta(days=40)  # a later actual reading lets a missing one be prorated
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)  # periods a run accepts
+MAX_PERIOD = timedelta(days=366)
+
+
+FINAL = ("done", "failed")  # chunk states that end a run
+log = structlog.get_logger(__name__)
 
 
 class RunError(Exception):
@@ -70,6 +79,8 @@ class Progress:
     accounts_done: int
     bills: int
     skipped: int
+    failed: int = 0
+    errors: tuple[str, ...] = ()
 
 
 def _scope(route_id: int | None, station_id: int | None) -> list[object]:
@@ -81,6 +92,30 @@ def _scope(route_id: int | None, station_id: int | None) -> list[object]:
             CustomerRow.route_id.in_(select(RouteRow.id).where(RouteRow.station_id == station_id))
         )
     return conds
+
+
+def find_unfinished(
+    session: Session,
+    period_start: date,
+    period_end: date,
+    *,
+    route_id: int | None = None,
+    station_id: int | None = None,
+) -> int | None:
+    """A run of the same period and scope that has not ended, if any."""
+    r = BillingRunRow
+    return session.scalar(
+        select(r.id)
+        .where(
+            r.period_start == period_start,
+            r.period_end == period_end,
+            r.route_id.is_(None) if route_id is None else r.route_id == route_id,
+            r.station_id.is_(None) if station_id is None else r.station_id == station_id,
+            r.status != "done",
+        )
+        .order_by(r.id)
+        .limit(1)
+    )
 
 
 def create_run(
@@ -96,6 +131,13 @@ def create_run(
     """A run and its chunks (``chunk_size`` accounts each, in customer id order)."""
     if period_end <= period_start:
         raise Invalid("period_end", "must be after period_start")
+    for name, day in (("period_start", period_start), ("period_end", period_end)):
+        if not EARLIEST <= day <= LATEST:
+            raise Invalid(name, f"{day.isoformat()} is outside {EARLIEST.year}–{LATEST.year}")
+    if period_end - period_start > MAX_PERIOD:
+        raise Invalid("period_end", f"a period is at most {MAX_PERIOD.days} days")
+    if route_id is not None and station_id is not None:
+        raise Invalid("station_code", "give a route or a station, not both")
     run = BillingRunRow(
         period_start=period_start,
         period_end=period_end,
@@ -162,6 +204,11 @@ def claim(
     ).one()
     session.commit()
     return Chunk(chunk_id, row[0], row[1], row[2])
+
+
+def _aware(ts: datetime) -> datetime:
+    """SQLite gives back naive UTC datetimes."""
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
 
 
 def bounds(run: RunInfo, tz: tzinfo) -> tuple[datetime, datetime]:
@@ -240,20 +287,44 @@ def bill_chunk(
         if entry is None:
             entry = series[cid][mid] = (digits, mult, [])
         entry[2].append((ts, fixes.get(rid, value) if fixes else value))
-    exchanges = {
-        cid: compute.Exchange(at, old, new, of, ni)
-        for cid, at, old, new, of, ni in conn.execute(
-            select(
-                MeterExchangeRow.customer_id,
-                MeterExchangeRow.exchanged_at,
-                MeterExchangeRow.old_meter_id,
-                MeterExchangeRow.new_meter_id,
-                MeterExchangeRow.old_final_value,
-                MeterExchangeRow.new_initial_value,
-            ).where(
-                MeterExchangeRow.customer_id.between(lo, hi),
-                MeterExchangeRow.exchanged_at >= opening,
-                MeterExchangeRow.exchanged_at < closing,
+    exchanges: dict[int, list[compute.Exchange]] = defaultdict(list)
+    for cid, at, old, new, of, ni in conn.execute(
+        select(
+            MeterExchangeRow.customer_id,
+            MeterExchangeRow.exchanged_at,
+            MeterExchangeRow.old_meter_id,
+            MeterExchangeRow.new_meter_id,
+            MeterExchangeRow.old_final_value,
+            MeterExchangeRow.new_initial_value,
+        )
+        .where(MeterExchangeRow.customer_id.between(lo, hi))
+        .order_by(MeterExchangeRow.exchanged_at)
+    ):
+        exchanges[cid].append(compute.Exchange(_aware(at), old, new, of, ni))
+    installed: dict[int, list[MeterInfo]] = defaultdict(list)
+    for cid, mid, digits, mult, state, on, off in conn.execute(
+        select(
+            MeterRow.customer_id,
+            MeterRow.meter_id,
+            MeterRow.digits,
+            MeterRow.multiplier,
+            MeterRow.status,
+            MeterRow.installed_on,
+            MeterRow.replaced_on,
+        )
+        .where(MeterRow.customer_id.between(lo, hi))
+        .order_by(MeterRow.id)
+    ):
+        assert cid is not None  # the query asks for customers in a range
+        installed[cid].append(MeterInfo(mid, digits, mult, state, on, off))
+    billed = {
+        cid: f"already billed for {ps.isoformat()}–{pe.isoformat()} (bill {bid})"
+        for cid, bid, ps, pe in conn.execute(
+            select(BillRow.customer_id, BillRow.id, BillRow.period_start, BillRow.period_end).where(
+                BillRow.customer_id.between(lo, hi),
+                BillRow.state != "cancelled",
+                BillRow.period_start < run.period_end,
+                BillRow.period_end > run.period_start,
             )
         )
     }
@@ -263,20 +334,31 @@ def bill_chunk(
     drafts: list[compute.Draft] = []
     skips: list[compute.Skip] = []
     for account in accounts:
-        meters = [
-            compute.MeterSeries(mid, d, m, rs)
-            for mid, (d, m, rs) in series.get(account.customer_id, {}).items()
-        ]
-        if account.customer_id not in exchanges and len(meters) > 1:
-            meters.sort(key=lambda s: s.readings[-1][0])
+        cid = account.customer_id
+        if cid in billed:
+            skips.append(compute.Skip(account, billed[cid]))
+            continue
+        readings = {mid: rs for mid, (_d, _m, rs) in series.get(cid, {}).items()}
+        chosen = choose(
+            installed.get(cid, []),
+            readings,
+            exchanges.get(cid, []),
+            opening=opening,
+            closing=closing,
+            tz=tz,
+        )
+        if chosen.problem:
+            skips.append(compute.Skip(account, chosen.problem))
+            continue
+        meters = [m for m in chosen.meters if m.readings]
         out = compute.draft(
             account,
             meters,
-            exchanges.get(account.customer_id),
+            chosen.exchange,
             opening_bound=opening,
             closing_bound=closing,
             pricer=pricer,
-            prior=priors.get(account.customer_id, 0),
+            prior=priors.get(cid, 0),
         )
         (drafts if isinstance(out, compute.Draft) else skips).append(out)  # type: ignore[arg-type]
     return drafts, skips
@@ -377,8 +459,7 @@ def work(
             chunk = claim(session, run_id, worker, now=clock(), lease=lease)
             if chunk is None:
                 break
-            drafts, skips = bill_chunk(reader, run, chunk, pricer, tz=tz, now=clock())
-            if finish_chunk(session, run, chunk, worker, drafts, skips, now=clock()):
+            if _bill_and_finish(session, reader, run, chunk, worker, pricer, tz=tz, clock=clock):
                 done += chunk.accounts
                 if on_chunk is not None:
                     on_chunk(chunk.accounts)
@@ -387,11 +468,52 @@ def work(
     return done
 
 
+def _bill_and_finish(
+    session: Session,
+    reader: Session,
+    run: RunInfo,
+    chunk: Chunk,
+    worker: str,
+    pricer: compute.Pricer,
+    *,
+    tz: tzinfo,
+    clock: Callable[[], datetime],
+) -> bool:
+    """Bill a claimed chunk. A bill that another run wrote meanwhile (the once-per-period
+    index) makes the chunk be read again, which skips that account; any other error fails
+    the chunk with its reason, so the run still ends."""
+    for attempt in range(3):
+        try:
+            drafts, skips = bill_chunk(reader, run, chunk, pricer, tz=tz, now=clock())
+            return finish_chunk(session, run, chunk, worker, drafts, skips, now=clock())
+        except IntegrityError:
+            session.rollback()
+            reader.rollback()
+            if attempt == 2:
+                return _fail(session, chunk, worker, "bills written by another run meanwhile")
+        except Exception as exc:  # noqa: BLE001  (one bad chunk must not hang the run)
+            session.rollback()
+            reader.rollback()
+            log.error("billing.chunk_failed", run=run.id, chunk=chunk.id, error=repr(exc))
+            return _fail(session, chunk, worker, f"{type(exc).__name__}: {exc}")
+    return False
+
+
+def _fail(session: Session, chunk: Chunk, worker: str, error: str) -> bool:
+    session.execute(
+        update(BillingChunkRow)
+        .where(BillingChunkRow.id == chunk.id, BillingChunkRow.claimed_by == worker)
+        .values(status="failed", error=error[:300])
+    )
+    session.commit()
+    return False
+
+
 def _close_if_done(session: Session, run_id: int, now: datetime) -> None:
     left = session.scalar(
         select(func.count())
         .select_from(BillingChunkRow)
-        .where(BillingChunkRow.run_id == run_id, BillingChunkRow.status != "done")
+        .where(BillingChunkRow.run_id == run_id, BillingChunkRow.status.not_in(FINAL))
     )
     if left == 0:
         session.execute(
@@ -416,7 +538,24 @@ def progress(session: Session, run_id: int) -> Progress:
             func.coalesce(func.sum(t.skipped), 0),
         ).where(t.run_id == run_id)
     ).one()
+    errors = tuple(
+        f"chunk {cid} (customers {a}–{b}): {err}"
+        for cid, a, b, err in session.execute(
+            select(t.id, t.first_customer, t.last_customer, t.error)
+            .where(t.run_id == run_id, t.status == "failed")
+            .order_by(t.id)
+        )
+    )
     session.refresh(run)
     return Progress(
-        run_id, run.status, total, done, run.accounts, int(acc_done), int(bills), int(skipped)
+        run_id,
+        run.status,
+        total,
+        done,
+        run.accounts,
+        int(acc_done),
+        int(bills),
+        int(skipped),
+        len(errors),
+        errors,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -81,7 +81,7 @@ def exchange(
         customer_id=old.customer_id,
         old_meter_id=old.meter_id,
         new_meter_id=new.meter_id,
-        exchanged_at=data.exchanged_at,
+        exchanged_at=data.exchanged_at.astimezone(UTC),
         old_final_value=data.old_final_value,
         new_initial_value=data.new_initial_value,
         installer=data.new.installer,

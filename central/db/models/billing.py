@@ -60,7 +60,8 @@ class BillingChunkRow(Base):
     first_customer: Mapped[int] = mapped_column(BigInteger)
     last_customer: Mapped[int] = mapped_column(BigInteger)
     accounts: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|claimed|done|failed
+    # pending|claimed|done|failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     bills: Mapped[int] = mapped_column(Integer, default=0)
