@@ -102,9 +102,16 @@ def plan_route(session: SessionDep, code: str, body: PlanIn) -> list[date]:
 
 
 @router.post("/routes/{code}/schedule/{scheduled_on}/done")
-def route_read(session: SessionDep, clock: ClockDep, code: str, scheduled_on: date) -> ScheduleOut:
+def route_read(
+    session: SessionDep,
+    clock: ClockDep,
+    code: str,
+    scheduled_on: date,
+    read_on: date | None = None,
+) -> ScheduleOut:
+    """Mark a planned reading done, on ``read_on`` (default: the planned date itself)."""
     route = _route(session, code)
-    routes.mark_read(session, route, scheduled_on, clock().date())
+    routes.mark_read(session, route, scheduled_on, read_on or scheduled_on)
     session.commit()
     return routes.schedule(session, route, clock().date())
 
@@ -202,8 +209,10 @@ def customer_meters(session: SessionDep, customer_id: int) -> list[MeterOut]:
 
 
 @router.post("/meters", status_code=status.HTTP_201_CREATED)
-def create_meter(session: SessionDep, body: MeterIn) -> MeterOut:
-    row = meters.create(session, body)
+def create_meter(
+    session: SessionDep, clock: ClockDep, operator: OperatorDep, catalog: CatalogDep, body: MeterIn
+) -> MeterOut:
+    row = meters.create(session, body, tariffs=catalog, by=operator, clock=clock)
     session.commit()
     return MeterOut.model_validate(row)
 
@@ -217,8 +226,10 @@ def get_meter(session: SessionDep, meter_id: str) -> MeterOut:
 
 
 @router.put("/meters/{meter_id}")
-def update_meter(session: SessionDep, meter_id: str, body: MeterIn) -> MeterOut:
-    row = meters.update(session, meter_id, body)
+def update_meter(
+    session: SessionDep, clock: ClockDep, operator: OperatorDep, meter_id: str, body: MeterIn
+) -> MeterOut:
+    row = meters.update(session, meter_id, body, by=operator, clock=clock)
     session.commit()
     return MeterOut.model_validate(row)
 

@@ -8,7 +8,7 @@ imports nothing when any row is bad; ``good_rows`` imports the good rows and rep
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
@@ -22,6 +22,7 @@ from central.db.models.records import CustomerRow, MeterRow, RouteRow
 from central.records import customers, meters
 from central.records.errors import RecordsError
 from central.records.schemas import CustomerIn, CustomerPatch, MeterIn
+from central.tariffs.model import Tariff
 
 Mode = Literal["all_or_nothing", "good_rows"]
 
@@ -119,7 +120,7 @@ def import_customers(
     mode: Mode,
     by: str,
     clock: Callable[[], datetime],
-    tariffs: Collection[str],
+    tariffs: Mapping[str, Tariff],
 ) -> ImportResult:
     """Create new accounts and update existing ones; commits when the mode allows."""
     result = ImportResult()
@@ -161,7 +162,7 @@ def _import_row(
     utility_code: str,
     by: str,
     clock: Callable[[], datetime],
-    tariffs: Collection[str],
+    tariffs: Mapping[str, Tariff],
 ) -> bool:
     cust = {k: v for k, v in values.items() if k in CUSTOMER_COLUMNS and v is not None}
     for key in ("account_no", "phone"):
@@ -194,9 +195,9 @@ def _import_row(
     if meter:
         m = MeterIn(account_no=row.account_no, utility_code=utility_code, **meter)
         if meters.by_meter_id(session, m.meter_id) is None:
-            meters.create(session, m)
+            meters.create(session, m, tariffs=tariffs, by=by, clock=clock)
         else:
-            meters.update(session, m.meter_id, m)
+            meters.update(session, m.meter_id, m, by=by, clock=clock)
     return created
 
 

@@ -88,7 +88,9 @@ class ChangeOut(BaseModel):
 
 class MeterIn(_In):
     meter_id: str = Field(min_length=1, max_length=64)
-    quantity: str = "energy_import"
+    # the billed register; default: "volume" for a water tariff's customer, else
+    # "energy_import"
+    quantity: str | None = Field(default=None, min_length=1, max_length=64)
     account_no: str | None = None  # the customer it measures (with utility_code)
     utility_code: str | None = None
     brand: str = ""
