@@ -41,8 +41,12 @@ def utility(c: Client, *, station: str = "S1", routes: tuple[str, ...] = ("R1",)
         ok(
             c.post(
                 f"{API}/routes",
-                json={"code": code, "name": f"route {code}", "station_code": station,
-                      "reading_day": 10},
+                json={
+                    "code": code,
+                    "name": f"route {code}",
+                    "station_code": station,
+                    "reading_day": 10,
+                },
             ),
             201,
         )
