@@ -166,9 +166,19 @@ def import_customers(
     utility: str,
     data: RawBody,
     mode: Literal["all_or_nothing", "good_rows"] = "all_or_nothing",
+    existing: Literal["refuse", "update"] = "refuse",
 ) -> ImportReport:
+    """Import customers (with their meters); an existing account is updated only with
+    ``existing=update``, every change audited under the operator."""
     result = excel.import_customers(
-        session, data, utility_code=utility, mode=mode, by=operator, clock=clock, tariffs=catalog
+        session,
+        data,
+        utility_code=utility,
+        mode=mode,
+        existing=existing,
+        by=operator,
+        clock=clock,
+        tariffs=catalog,
     )
     return ImportReport(
         committed=result.committed,

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Collection
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from central.db.models.records import (
@@ -17,6 +17,7 @@ from central.db.models.records import (
     UtilityRow,
 )
 from central.records.errors import Conflict, Invalid, NotFound
+from central.records.folding import fold, search_text
 from central.records.schemas import CustomerIn, CustomerPatch, UtilityIn
 
 Clock = Callable[[], datetime]
@@ -81,6 +82,7 @@ def create(
     row = CustomerRow(
         **fields, route_id=route_id(session, data.route_code), created_at=now, updated_at=now
     )
+    _refold(row)
     session.add(row)
     session.flush()
     session.add(
@@ -139,8 +141,13 @@ def update(
             )
         )
     row.updated_at = now
+    _refold(row)
     session.flush()
     return row
+
+
+def _refold(row: CustomerRow) -> None:
+    row.search_text = search_text(row.name, row.address or "", row.account_no, row.phone or "")
 
 
 def _text(value: object) -> str | None:
@@ -163,20 +170,30 @@ def find(session: Session, utility_code: str, account_no: str) -> CustomerRow | 
 
 
 def search(session: Session, text: str, *, limit: int = 50) -> list[CustomerRow]:
-    """By account number, phone (exact) or name (substring)."""
+    """By account number or phone (exact), or by words of the name, address, account or
+    phone, accent- and case-insensitively ("nguyen van" finds "Nguyễn Văn An", "duc" finds
+    "Đức"); LIKE wildcards in ``text`` match themselves."""
+    words = fold(text).split()
+    conds = [
+        CustomerRow.search_text.like(f"%{_escape(w)}%", escape="\\") for w in words
+    ]
     stmt = (
         select(CustomerRow)
         .where(
             or_(
                 CustomerRow.account_no == text,
                 CustomerRow.phone == text,
-                CustomerRow.name.ilike(f"%{text}%"),
+                and_(*conds) if conds else false(),
             )
         )
         .order_by(CustomerRow.id)
         .limit(limit)
     )
     return list(session.scalars(stmt))
+
+
+def _escape(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def history(session: Session, customer_id: int) -> list[CustomerChangeRow]:
