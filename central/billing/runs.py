@@ -17,7 +17,21 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,7 +41,13 @@ from central.billing.writer import write_bills
 from central.db.models.billing import BillingChunkRow, BillingRunRow, BillingSkipRow, BillRow
 from central.db.models.meterdata import ReadingCorrectionRow
 from central.db.models.readings import ReadingRow
-from central.db.models.records import CustomerRow, MeterExchangeRow, MeterRow, RouteRow
+from central.db.models.records import (
+    CustomerChangeRow,
+    CustomerRow,
+    MeterExchangeRow,
+    MeterRow,
+    RouteRow,
+)
 from central.records.errors import Invalid, NotFound
 from central.tariffs.catalog import Catalog
 
@@ -83,15 +103,63 @@ class Progress:
     errors: tuple[str, ...] = ()
 
 
-def _scope(route_id: int | None, station_id: int | None) -> list[object]:
+def _route_on(day: date) -> ColumnElement[str | None]:
+    """A customer's route on ``day``: the old value of its first route change effective
+    after that day, else its route now (as text, the way the history keeps it)."""
+    later = (
+        CustomerChangeRow.customer_id == CustomerRow.id,
+        CustomerChangeRow.field == "route_id",
+        CustomerChangeRow.effective_from > day,
+    )
+    first_old = (
+        select(CustomerChangeRow.old_value)
+        .where(*later)
+        .order_by(CustomerChangeRow.effective_from, CustomerChangeRow.id)
+        .limit(1)
+        .correlate(CustomerRow)
+        .scalar_subquery()
+    )
+    changed = exists().where(*later).correlate(CustomerRow)
+    return case((changed, first_old), else_=cast(CustomerRow.route_id, String))
+
+
+def _scope(route_id: int | None, station_id: int | None, on: date) -> list[object]:
+    """Active customers of the route or station they were on at ``on`` (the period's start)."""
     conds: list[object] = [CustomerRow.status == "active"]
     if route_id is not None:
-        conds.append(CustomerRow.route_id == route_id)
+        conds.append(_route_on(on) == str(route_id))
     if station_id is not None:
-        conds.append(
-            CustomerRow.route_id.in_(select(RouteRow.id).where(RouteRow.station_id == station_id))
-        )
+        routes = select(cast(RouteRow.id, String)).where(RouteRow.station_id == station_id)
+        conds.append(_route_on(on).in_(routes))
     return conds
+
+
+def _in_force(conn: Connection, lo: int, hi: int, day: date) -> dict[int, dict[str, str | None]]:
+    """Per customer, the billed fields changed with effect after ``day``: their value then."""
+    out: dict[int, dict[str, str | None]] = defaultdict(dict)
+    for cid, field, old in conn.execute(
+        select(CustomerChangeRow.customer_id, CustomerChangeRow.field, CustomerChangeRow.old_value)
+        .where(
+            CustomerChangeRow.customer_id.between(lo, hi),
+            CustomerChangeRow.field.in_(("persons", "households", "tariff_code")),
+            CustomerChangeRow.effective_from > day,
+        )
+        .order_by(CustomerChangeRow.effective_from.desc(), CustomerChangeRow.id.desc())
+    ):
+        out[cid][field] = old  # the earliest change's old value is written last
+    return out
+
+
+def _as_of(account: compute.Account, then: dict[str, str | None]) -> compute.Account:
+    if not then:
+        return account
+    return compute.Account(
+        account.customer_id,
+        account.account_no,
+        then.get("tariff_code") or account.tariff_code,
+        int(then["persons"] or 0) if "persons" in then else account.persons,
+        int(then["households"] or 1) if "households" in then else account.households,
+    )
 
 
 def find_unfinished(
@@ -149,7 +217,9 @@ def create_run(
     session.add(run)
     session.flush()
     ids = session.scalars(
-        select(CustomerRow.id).where(*_scope(route_id, station_id)).order_by(CustomerRow.id)  # type: ignore[arg-type]
+        select(CustomerRow.id)
+        .where(*_scope(route_id, station_id, period_start))  # type: ignore[arg-type]
+        .order_by(CustomerRow.id)
     ).all()
     chunks = [
         {
@@ -244,10 +314,16 @@ def bill_chunk(
                 CustomerRow.persons,
                 CustomerRow.households,
             )
-            .where(CustomerRow.id.between(lo, hi), *_scope(run.route_id, run.station_id))  # type: ignore[arg-type]
+            .where(
+                CustomerRow.id.between(lo, hi),
+                *_scope(run.route_id, run.station_id, run.period_start),  # type: ignore[arg-type]
+            )
             .order_by(CustomerRow.id)
         )
     ]
+    changed = _in_force(conn, lo, hi, run.period_start)
+    if changed:
+        accounts = [_as_of(a, changed.get(a.customer_id, {})) for a in accounts]
     fixes = dict(
         conn.execute(
             select(ReadingCorrectionRow.reading_id, ReadingCorrectionRow.new_value)

@@ -21,6 +21,7 @@ from central.records.folding import fold, search_text
 from central.records.schemas import CustomerIn, CustomerPatch, UtilityIn
 
 Clock = Callable[[], datetime]
+DATED = frozenset({"persons", "households", "tariff_code", "category", "route_id"})
 
 # Bến Thành water (HCMC): "danh bộ" of 11 digits starting 01 (District 1) or 03 (District 3).
 BEN_THANH = UtilityIn(
@@ -111,7 +112,8 @@ def update(
     """Apply ``patch``; every changed field leaves a history row (old, new, who, when, why)."""
     row = get(session, customer_id)
     now = clock()
-    changes = patch.model_dump(exclude_unset=True, exclude={"reason"})
+    changes = patch.model_dump(exclude_unset=True, exclude={"reason", "effective_from"})
+    effective = patch.effective_from or now.date()
     if "account_no" in changes and changes["account_no"] != row.account_no:
         utility = session.get(UtilityRow, row.utility_code)
         assert utility is not None  # a foreign key guarantees it
@@ -138,6 +140,7 @@ def update(
                 changed_at=now,
                 changed_by=by,
                 reason=patch.reason,
+                effective_from=effective if field in DATED else None,
             )
         )
     row.updated_at = now
@@ -174,9 +177,7 @@ def search(session: Session, text: str, *, limit: int = 50) -> list[CustomerRow]
     phone, accent- and case-insensitively ("nguyen van" finds "Nguyễn Văn An", "duc" finds
     "Đức"); LIKE wildcards in ``text`` match themselves."""
     words = fold(text).split()
-    conds = [
-        CustomerRow.search_text.like(f"%{_escape(w)}%", escape="\\") for w in words
-    ]
+    conds = [CustomerRow.search_text.like(f"%{_escape(w)}%", escape="\\") for w in words]
     stmt = (
         select(CustomerRow)
         .where(

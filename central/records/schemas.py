@@ -55,6 +55,8 @@ class CustomerPatch(_In):
     status: CustomerStatus | None = None
     route_code: str | None = None
     reason: str = ""
+    # from when persons, households, tariff, category or route hold (default: today)
+    effective_from: date | None = None
 
 
 class CustomerOut(BaseModel):
@@ -78,12 +80,15 @@ class CustomerOut(BaseModel):
 
 class ChangeOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+    id: int
+    customer_id: int
     field: str
     old_value: str | None
     new_value: str | None
     changed_at: datetime
     changed_by: str
     reason: str
+    effective_from: date | None
 
 
 class MeterIn(_In):

@@ -119,6 +119,9 @@ class CustomerChangeRow(Base):
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     changed_by: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str] = mapped_column(String(300), default="")
+    # from when a billed value (persons, households, tariff, category, route) holds; billing
+    # a period uses the value in force on its first day
+    effective_from: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class MeterRow(Base):

@@ -1,5 +1,5 @@
 """back office: one standing bill per account and period, failed chunks with their error,
-a folded search column on customers
+a folded search column on customers, effective dates of customer changes
 
 Revision ID: bo01
 Revises: 0002
@@ -42,6 +42,7 @@ def upgrade() -> None:
         postgresql_where=sa.text(LIVE),
     )
     op.add_column("billing_chunks", sa.Column("error", sa.String(length=300), nullable=True))
+    op.add_column("customer_changes", sa.Column("effective_from", sa.Date(), nullable=True))
     op.add_column(
         "customers",
         sa.Column("search_text", sa.String(length=700), nullable=False, server_default=""),
@@ -61,4 +62,6 @@ def downgrade() -> None:
         batch.drop_column("search_text")
     with op.batch_alter_table("billing_chunks") as batch:
         batch.drop_column("error")
+    with op.batch_alter_table("customer_changes") as batch:
+        batch.drop_column("effective_from")
     op.drop_index("uq_bills_customer_period_live", table_name="bills")

@@ -252,3 +252,25 @@ def test_cli_quote_sees_versions_added_over_rest(
         )
     )
     assert quoted["subtotal"] == 142_000
+
+
+def test_billing_uses_the_values_in_force_during_the_period(client: Client) -> None:
+    cust = clerk.customer(client, 9, meter="W9", persons=4)
+    for day, value in ((MAY, 100), (JUNE, 120), (JULY, 140)):
+        clerk.read(client, "W9", day, value)
+    # on 20/07 the clerk records: one person from 10/06, and the account moved to route R2
+    patch = {"persons": 1, "route_code": "R2", "effective_from": "2025-06-10", "reason": "moved"}
+    clerk.ok(client.patch(f"{API}/customers/{cust['id']}", json=patch))
+    history = clerk.ok(client.get(f"{API}/customers/{cust['id']}/history"))
+    dated = {h["field"]: h["effective_from"] for h in history if h["reason"] == "moved"}
+    assert dated == {"persons": "2025-06-10", "route_id": "2025-06-10"}
+    # May–June was on R1 with 4 persons: 20 m³ = 16 × 6,700 + 4 × 12,900 = 158,800
+    assert clerk.run(client, MAY, JUNE, route_code="R2")["accounts"] == 0
+    may = clerk.run(client, MAY, JUNE, route_code="R1")
+    assert (may["accounts"], may["bills"]) == (1, 1)
+    # June–July is on R2 with 1 person: 20 m³ = 4 × 6,700 + 2 × 12,900 + 14 × 14,400 = 254,200
+    assert clerk.run(client, JUNE, JULY, route_code="R1")["accounts"] == 0
+    june = clerk.run(client, JUNE, JULY, route_code="R2")
+    assert (june["accounts"], june["bills"]) == (1, 1)
+    b_june, b_may = clerk.bills_of(client, int(str(cust["id"])))
+    assert (b_may["subtotal"], b_june["subtotal"]) == (158_800, 254_200)
