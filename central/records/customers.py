@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Collection
 from datetime import datetime
 
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from central.db.models.records import (
@@ -172,24 +172,21 @@ def find(session: Session, utility_code: str, account_no: str) -> CustomerRow | 
     )
 
 
-def search(session: Session, text: str, *, limit: int = 50) -> list[CustomerRow]:
-    """By account number or phone (exact), or by words of the name, address, account or
-    phone, accent- and case-insensitively ("nguyen van" finds "Nguyễn Văn An", "duc" finds
-    "Đức"); LIKE wildcards in ``text`` match themselves."""
+def matches(text: str) -> ColumnElement[bool]:
+    """By account number or phone (exact), or by every word of ``text`` in the name,
+    address, account or phone, accent- and case-insensitively ("nguyen van" finds "Nguyễn
+    Văn An", "duc" finds "Đức"); LIKE wildcards in ``text`` match themselves."""
     words = fold(text).split()
     conds = [CustomerRow.search_text.like(f"%{_escape(w)}%", escape="\\") for w in words]
-    stmt = (
-        select(CustomerRow)
-        .where(
-            or_(
-                CustomerRow.account_no == text,
-                CustomerRow.phone == text,
-                and_(*conds) if conds else false(),
-            )
-        )
-        .order_by(CustomerRow.id)
-        .limit(limit)
+    return or_(
+        CustomerRow.account_no == text,
+        CustomerRow.phone == text,
+        and_(*conds) if conds else false(),
     )
+
+
+def search(session: Session, text: str, *, limit: int = 50) -> list[CustomerRow]:
+    stmt = select(CustomerRow).where(matches(text)).order_by(CustomerRow.id).limit(limit)
     return list(session.scalars(stmt))
 
 
