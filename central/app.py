@@ -24,7 +24,17 @@ def create_app(
     clock: Callable[[], datetime] = _now,
 ) -> FastAPI:
     """The app over ``engine`` (or a database URL). The schema must be migrated already."""
-    from central.api import billing, errors, gateways, readings, readings_manual, records, tariffs
+    from central.api import (
+        billing,
+        billing_lists,
+        errors,
+        gateways,
+        lists,
+        readings,
+        readings_manual,
+        records,
+        tariffs,
+    )
 
     if isinstance(engine, str):
         engine = make_engine(engine)
@@ -38,7 +48,7 @@ def create_app(
     app.state.clock = clock
     app.state.tariff_files = load_dir(tariffs_dir)
     errors.install(app)
-    for module in (tariffs, records, readings_manual, billing):
+    for module in (tariffs, records, readings_manual, billing, lists, billing_lists):
         app.include_router(module.router, prefix="/api/v1")
     for module in (readings, gateways):  # these carry their /api/v1 prefix themselves
         app.include_router(module.router)

@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict
 
 from central.api.deps import CatalogDep, ClockDep, OperatorDep, SessionDep
 from central.db.models.records import RouteRow
-from central.records import contracts, customers, excel, meters, routes
+from central.records import contracts, customers, excel, lists, meters, routes
 from central.records.errors import NotFound
+from central.records.listing import MAX_LIMIT, PageQuery
 from central.records.schemas import (
     ChangeOut,
     ContractIn,
@@ -142,9 +143,30 @@ def create_customer(
 
 @router.get("/customers")
 def search_customers(
-    session: SessionDep, q: Annotated[str, Query(min_length=1)]
+    session: SessionDep,
+    response: Response,
+    q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    utility: Annotated[str | None, Query(max_length=32)] = None,
+    route_code: Annotated[str | None, Query(max_length=32)] = None,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    tariff_code: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    sort: Annotated[str, Query(max_length=40)] = "id",
 ) -> list[CustomerOut]:
-    return [CustomerOut.model_validate(r) for r in customers.search(session, q)]
+    """Customers, searched (``q``: account, phone or words of name and address, accents and
+    case folded) and filtered; paged, the total in ``X-Total-Count``."""
+    found = lists.customers(
+        session,
+        PageQuery(limit, offset, sort),
+        q=q,
+        utility=utility,
+        route_code=route_code,
+        status=status,
+        tariff_code=tariff_code,
+    )
+    response.headers["X-Total-Count"] = str(found.total)
+    return [CustomerOut.model_validate(r) for r in found.rows]
 
 
 @router.get("/customers/export")

@@ -41,7 +41,7 @@ class Page:
 
 def page(
     session: Session,
-    stmt: Select[Any, Any] | Select[Any],
+    stmt: Select[*tuple[Any, ...]],
     query: PageQuery,
     *,
     sorts: Mapping[str, Sortable],

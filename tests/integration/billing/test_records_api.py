@@ -199,9 +199,7 @@ SHEET = [
 ]
 
 
-def _import(
-    client: Client, data: bytes, mode: str, existing: str = "refuse"
-) -> dict[str, object]:
+def _import(client: Client, data: bytes, mode: str, existing: str = "refuse") -> dict[str, object]:
     r = client.post(
         "/api/v1/customers/import",
         params={"utility": "ben-thanh", "mode": mode, "existing": existing},
