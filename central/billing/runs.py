@@ -515,9 +515,13 @@ def work(
     lease: timedelta = timedelta(minutes=10),
     max_chunks: int | None = None,
     on_chunk: Callable[[int], None] | None = None,
+    quote_cache: int = 200_000,
+    stats: dict[str, int] | None = None,
 ) -> int:
     """Claim and bill chunks of ``run_id`` until none is left (or ``max_chunks``); returns the
-    number of accounts processed. ``on_chunk`` is told each finished chunk's account count."""
+    number of accounts processed. ``on_chunk`` is told each finished chunk's account count;
+    ``quote_cache`` bounds the memoised quotes (0: none); ``stats`` gets the quote hits and
+    misses."""
     worker = worker or f"w-{uuid.uuid4().hex[:8]}"
     done = 0
     chunks = 0
@@ -530,7 +534,7 @@ def work(
             raise NotFound(f"no billing run {run_id}")
         run = RunInfo.of(row)
         session.rollback()
-        pricer = compute.Pricer(catalog, run.period_start, run.period_end)
+        pricer = compute.Pricer(catalog, run.period_start, run.period_end, size=quote_cache)
         while max_chunks is None or chunks < max_chunks:
             chunk = claim(session, run_id, worker, now=clock(), lease=lease)
             if chunk is None:
@@ -541,6 +545,9 @@ def work(
                     on_chunk(chunk.accounts)
             chunks += 1
         _close_if_done(session, run_id, clock())
+    if stats is not None:
+        info = pricer.price.cache_info()  # type: ignore[attr-defined]
+        stats.update(quote_hits=info.hits, quote_misses=info.misses)
     return done
 
 
