@@ -21,9 +21,9 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Select,
     String,
     and_,
-    case,
     cast,
     exists,
     func,
@@ -33,7 +33,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from central.billing import compute
 from central.billing.meters import MeterInfo, choose
@@ -103,34 +103,36 @@ class Progress:
     errors: tuple[str, ...] = ()
 
 
-def _route_on(day: date) -> ColumnElement[str | None]:
-    """A customer's route on ``day``: the old value of its first route change effective
-    after that day, else its route now (as text, the way the history keeps it)."""
-    later = (
-        CustomerChangeRow.customer_id == CustomerRow.id,
-        CustomerChangeRow.field == "route_id",
-        CustomerChangeRow.effective_from > day,
+def _on_routes_then(routes: Select[int], day: date) -> ColumnElement[bool]:
+    """Customers on one of ``routes`` on ``day``: on it now with no route change effective
+    after that day, or moved off it by such a change (the first one's old value). Written so
+    the route index finds the first kind and the few changed accounts the second."""
+    cc = CustomerChangeRow
+    later = (cc.field == "route_id", cc.effective_from > day)
+    changed = exists().where(cc.customer_id == CustomerRow.id, *later).correlate(CustomerRow)
+    earlier = aliased(CustomerChangeRow)
+    first_of_them = ~exists().where(
+        earlier.customer_id == cc.customer_id,
+        earlier.field == "route_id",
+        earlier.effective_from > day,
+        or_(
+            earlier.effective_from < cc.effective_from,
+            and_(earlier.effective_from == cc.effective_from, earlier.id < cc.id),
+        ),
     )
-    first_old = (
-        select(CustomerChangeRow.old_value)
-        .where(*later)
-        .order_by(CustomerChangeRow.effective_from, CustomerChangeRow.id)
-        .limit(1)
-        .correlate(CustomerRow)
-        .scalar_subquery()
-    )
-    changed = exists().where(*later).correlate(CustomerRow)
-    return case((changed, first_old), else_=cast(CustomerRow.route_id, String))
+    as_text = select(cast(routes.subquery().c[0], String))
+    moved_off = select(cc.customer_id).where(*later, cc.old_value.in_(as_text), first_of_them)
+    return or_(and_(CustomerRow.route_id.in_(routes), ~changed), CustomerRow.id.in_(moved_off))
 
 
 def _scope(route_id: int | None, station_id: int | None, on: date) -> list[object]:
     """Active customers of the route or station they were on at ``on`` (the period's start)."""
     conds: list[object] = [CustomerRow.status == "active"]
     if route_id is not None:
-        conds.append(_route_on(on) == str(route_id))
+        conds.append(_on_routes_then(select(RouteRow.id).where(RouteRow.id == route_id), on))
     if station_id is not None:
-        routes = select(cast(RouteRow.id, String)).where(RouteRow.station_id == station_id)
-        conds.append(_route_on(on).in_(routes))
+        routes = select(RouteRow.id).where(RouteRow.station_id == station_id)
+        conds.append(_on_routes_then(routes, on))
     return conds
 
 

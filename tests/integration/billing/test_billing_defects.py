@@ -274,3 +274,10 @@ def test_billing_uses_the_values_in_force_during_the_period(client: Client) -> N
     assert (june["accounts"], june["bills"]) == (1, 1)
     b_june, b_may = clerk.bills_of(client, int(str(cust["id"])))
     assert (b_may["subtotal"], b_june["subtotal"]) == (158_800, 254_200)
+    # back to R1 from 10/07: the periods before keep the routes they had
+    back = {"route_code": "R1", "effective_from": "2025-07-10", "reason": "moved back"}
+    clerk.ok(client.patch(f"{API}/customers/{cust['id']}", json=back))
+    assert clerk.run(client, JUNE, JULY, route_code="R1")["accounts"] == 0
+    assert clerk.run(client, MAY, JUNE, route_code="R1")["accounts"] == 1
+    assert clerk.run(client, MAY, JUNE, route_code="R2")["accounts"] == 0
+    assert clerk.run(client, JULY, date(2025, 8, 10), route_code="R1")["accounts"] == 1
