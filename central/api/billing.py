@@ -188,6 +188,8 @@ def resume_run(
     run_id: int,
     background: BackgroundTasks,
 ) -> ProgressOut:
+    runs.progress(session, run_id)  # NotFound for an unknown run
+    runs.retry_failed(session, run_id)
     progress = runs.progress(session, run_id)
     background.add_task(_work, request, run_id, catalog)
     return _progress(progress)

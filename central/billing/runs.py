@@ -594,6 +594,25 @@ def _fail(session: Session, chunk: Chunk, worker: str, error: str) -> bool:
     return False
 
 
+def retry_failed(session: Session, run_id: int) -> int:
+    """Put a run's failed chunks back to pending (their cause fixed); commits. Returns how
+    many; the run is open again when there were any."""
+    result = session.execute(
+        update(BillingChunkRow)
+        .where(BillingChunkRow.run_id == run_id, BillingChunkRow.status == "failed")
+        .values(status="pending", claimed_by=None, claimed_at=None, error=None)
+    )
+    count = int(result.rowcount)  # type: ignore[attr-defined]
+    if count:
+        session.execute(
+            update(BillingRunRow)
+            .where(BillingRunRow.id == run_id)
+            .values(status="pending", finished_at=None)
+        )
+    session.commit()
+    return count
+
+
 def _close_if_done(session: Session, run_id: int, now: datetime) -> None:
     left = session.scalar(
         select(func.count())

@@ -213,8 +213,16 @@ def _run_on(args: argparse.Namespace, engine: Any) -> int:
 
 
 def _resume(args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
+    from central.billing import runs
+
     engine = _engine(args)
     try:
+        with Session(engine) as s:
+            retried = runs.retry_failed(s, args.run_id)
+        if retried:
+            print(f"run {args.run_id}: {retried} failed chunks tried again")
         return _bill(args, engine, args.run_id, args.workers, lease=args.lease_seconds)
     finally:
         engine.dispose()
@@ -237,8 +245,11 @@ def _progress(args: argparse.Namespace) -> int:
         engine.dispose()
     print(
         f"run {p.run_id}: {p.status}; chunks {p.chunks_done}/{p.chunks}; accounts "
-        f"{p.accounts_done}/{p.accounts}; {p.bills} bills, {p.skipped} skipped"
+        f"{p.accounts_done}/{p.accounts}; {p.bills} bills, {p.skipped} skipped, "
+        f"{p.failed} chunks failed"
     )
+    for error in p.errors:
+        print(f"  {error}")
     return 0
 
 

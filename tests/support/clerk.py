@@ -106,7 +106,11 @@ def run(c: Client, start: date, end: date, **extra: Any) -> dict[str, Any]:
         json={"period_start": start.isoformat(), "period_end": end.isoformat(), **extra},
     )
     assert r.status_code == 202, r.text
-    run_id = r.json()["run_id"]
+    return run_progress(c, r.json()["run_id"])
+
+
+def run_progress(c: Client, run_id: int) -> dict[str, Any]:
+    """Wait for a run to end (polls its progress; 60 s at most)."""
     deadline = time.monotonic() + 60
     while True:
         p: dict[str, Any] = c.get(f"{API}/billing/runs/{run_id}").json()

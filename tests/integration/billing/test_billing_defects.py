@@ -281,3 +281,19 @@ def test_billing_uses_the_values_in_force_during_the_period(client: Client) -> N
     assert clerk.run(client, MAY, JUNE, route_code="R1")["accounts"] == 1
     assert clerk.run(client, MAY, JUNE, route_code="R2")["accounts"] == 0
     assert clerk.run(client, JULY, date(2025, 8, 10), route_code="R1")["accounts"] == 1
+
+
+def test_resume_tries_failed_chunks_again(client: Client, engine: Engine) -> None:
+    _billed_customer(client, 7)
+    clerk.customer(client, 8, meter="W8", tariff="hcmc-water-business")
+    clerk.read(client, "W8", MAY, 1)
+    clerk.read(client, "W8", JUNE, 2)
+    with Session(engine) as s:
+        run_id = runs.create_run(s, MAY, JUNE, clock=lambda: NOW, chunk_size=1).id
+    runs.work(engine, run_id, _Unreachable(load_dir().tariffs), clock=lambda: NOW)
+    assert clerk.ok(client.get(f"{API}/billing/runs/{run_id}"))["failed"] == 1
+    # the store is back: resume takes the failed chunk again and the run ends clean
+    resumed = clerk.ok(client.post(f"{API}/billing/runs/{run_id}/resume"), 202)
+    assert resumed["failed"] == 0
+    p = clerk.run_progress(client, run_id)
+    assert (p["status"], p["bills"], p["failed"], p["errors"]) == ("done", 2, 0, [])
