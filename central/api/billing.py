@@ -15,7 +15,7 @@ from sqlalchemy import select
 from central.api.deps import CatalogDep, ClockDep, OperatorDep, SessionDep
 from central.billing import bills, runs
 from central.db.models.billing import BillingSkipRow, BillRow
-from central.db.models.records import RouteRow, StationRow
+from central.db.models.records import CustomerRow, RouteRow, StationRow
 from central.records import customers
 from central.records.errors import Invalid
 from central.tariffs.catalog import Catalog
@@ -199,11 +199,12 @@ def resume_run(
 def run_skipped(session: SessionDep, run_id: int) -> list[dict[str, object]]:
     runs.progress(session, run_id)
     rows = session.execute(
-        select(BillingSkipRow.customer_id, BillingSkipRow.reason)
+        select(BillingSkipRow.customer_id, CustomerRow.account_no, BillingSkipRow.reason)
+        .outerjoin(CustomerRow, CustomerRow.id == BillingSkipRow.customer_id)
         .where(BillingSkipRow.run_id == run_id)
         .order_by(BillingSkipRow.customer_id)
     ).all()
-    return [{"customer_id": c, "reason": r} for c, r in rows]
+    return [{"customer_id": c, "account_no": a, "reason": r} for c, a, r in rows]
 
 
 @router.post("/billing/runs/{run_id}/issue")
