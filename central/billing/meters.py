@@ -29,8 +29,12 @@ class MeterInfo:
 def interval(
     meter: MeterInfo, exchanges: Sequence[Exchange], tz: tzinfo
 ) -> tuple[datetime | None, datetime | None]:
-    start = next((e.at for e in exchanges if e.new_meter_id == meter.meter_id), None)
-    end = next((e.at for e in exchanges if e.old_meter_id == meter.meter_id), None)
+    start = end = None
+    for e in exchanges:
+        if start is None and e.new_meter_id == meter.meter_id:
+            start = e.at
+        if end is None and e.old_meter_id == meter.meter_id:
+            end = e.at
     if start is None and meter.installed_on is not None:
         start = datetime.combine(meter.installed_on, time(0), tz)
     if end is None and meter.status != "active" and meter.replaced_on is not None:
@@ -51,6 +55,13 @@ def choose(
 
     def of(m: MeterInfo) -> MeterSeries:
         return MeterSeries(m.meter_id, m.digits, m.multiplier, series.get(m.meter_id, ()))
+
+    if not exchanges and len(meters) == 1:  # most accounts: one meter, never exchanged
+        only = meters[0]
+        start, end = interval(only, exchanges, tz)
+        if (start is None or start < closing) and (end is None or end > opening):
+            return Chosen((of(only),))
+        return Chosen(problem="no meter in service during the period")
 
     inside = [e for e in exchanges if opening <= e.at < closing]
     by_id = {m.meter_id: m for m in meters}
