@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from math import isfinite
 
 from central.tariffs import Usage, quote
 from central.tariffs.catalog import Catalog
@@ -198,9 +199,9 @@ def _draft(
     if account.tariff_code not in pricer.catalog:
         return Skip(account, f"unknown tariff {account.tariff_code!r}")
     for m in meters:
-        bad = next((v for _ts, v in m.readings if not math.isfinite(v)), None)
-        if bad is not None:
-            return Skip(account, f"meter {m.meter_id}: reading {bad} is not a finite number")
+        for _ts, v in m.readings:
+            if not isfinite(v):
+                return Skip(account, f"meter {m.meter_id}: reading {v} is not a finite number")
     by_id = {m.meter_id: m for m in meters}
     if exchange is not None and exchange.old_meter_id in by_id and exchange.new_meter_id in by_id:
         first, last = by_id[exchange.old_meter_id], by_id[exchange.new_meter_id]
