@@ -297,3 +297,12 @@ def test_resume_tries_failed_chunks_again(client: Client, engine: Engine) -> Non
     assert resumed["failed"] == 0
     p = clerk.run_progress(client, run_id)
     assert (p["status"], p["bills"], p["failed"], p["errors"]) == ("done", 2, 0, [])
+
+
+def test_the_same_run_again_while_unfinished_resumes_it(client: Client, engine: Engine) -> None:
+    _billed_customer(client, 1)
+    with Session(engine) as s:  # a run whose worker never came (a crash before any chunk)
+        stalled = runs.create_run(s, MAY, JUNE, clock=lambda: NOW, route_id=1).id
+    p = clerk.run(client, MAY, JUNE, route_code="R1")
+    assert (p["run_id"], p["status"], p["bills"]) == (stalled, "done", 1)
+    assert len(clerk.ok(client.get(f"{API}/billing/runs"))) == 1
