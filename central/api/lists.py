@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from central.api.deps import ClockDep, SessionDep
 from central.auth import Role, allow
-from central.billing.runs import VIETNAM
+from central.billing.chunk import VIETNAM
 from central.records import events as history
 from central.records import lists, reading_lists
 from central.records.listing import MAX_LIMIT, PageQuery

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from central.billing import compute
-from central.billing.runs import VIETNAM, Chunk, RunInfo, bill_chunk
+from central.billing.chunk import VIETNAM, Chunk, RunInfo, bill_chunk
 from central.db.models.billing import BillAdjustmentRow, BillRow
 from central.tariffs.catalog import Catalog
 

@@ -13,7 +13,7 @@ from central.billing.compute import Draft
 from central.db.models.billing import BillRow
 
 if TYPE_CHECKING:
-    from central.billing.runs import RunInfo
+    from central.billing.chunk import RunInfo
 
 BILLS: Table = BillRow.__table__  # type: ignore[assignment]
 
