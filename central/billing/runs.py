@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from central.billing import compute
 from central.billing.chunk import VIETNAM, Chunk, RunInfo, bill_chunk
 from central.billing.scope import scope
-from central.billing.writer import write_bills
+from central.billing.writer import BillExists, write_bills
 from central.db.models.billing import BillingChunkRow, BillingRunRow, BillingSkipRow
 from central.db.models.records import CustomerRow
 from central.records.errors import Invalid, NotFound
@@ -272,7 +272,7 @@ def _bill_and_finish(
         try:
             drafts, skips = bill_chunk(reader, run, chunk, pricer, tz=tz, now=clock())
             return finish_chunk(session, run, chunk, worker, drafts, skips, now=clock())
-        except IntegrityError:
+        except (IntegrityError, BillExists):
             session.rollback()
             reader.rollback()
             if attempt == 2:
