@@ -109,6 +109,7 @@ class CustomerChangeRow(Base):
     """History of a customer: one row per changed field (or event), who, when and why."""
 
     __tablename__ = "customer_changes"
+    __table_args__ = (Index("ix_customer_changes_field_effective", "field", "effective_from"),)
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     customer_id: Mapped[int] = mapped_column(
         ForeignKey("customers.id", ondelete="CASCADE"), index=True

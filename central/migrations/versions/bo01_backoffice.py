@@ -43,6 +43,9 @@ def upgrade() -> None:
     )
     op.add_column("billing_chunks", sa.Column("error", sa.String(length=300), nullable=True))
     op.add_column("customer_changes", sa.Column("effective_from", sa.Date(), nullable=True))
+    op.create_index(
+        "ix_customer_changes_field_effective", "customer_changes", ["field", "effective_from"]
+    )
     op.add_column(
         "customers",
         sa.Column("search_text", sa.String(length=700), nullable=False, server_default=""),
@@ -62,6 +65,7 @@ def downgrade() -> None:
         batch.drop_column("search_text")
     with op.batch_alter_table("billing_chunks") as batch:
         batch.drop_column("error")
+    op.drop_index("ix_customer_changes_field_effective", table_name="customer_changes")
     with op.batch_alter_table("customer_changes") as batch:
         batch.drop_column("effective_from")
     op.drop_index("uq_bills_customer_period_live", table_name="bills")
