@@ -28,9 +28,11 @@ def create_app(
     """The app over ``engine`` (or a database URL). The schema must be migrated already."""
     from central.api import (
         billing,
+        billing_lists,
         errors,
         gateways,
         identities,
+        lists,
         readings,
         readings_manual,
         records,
@@ -57,7 +59,7 @@ def create_app(
     app.state.clock = clock
     app.state.tariff_files = load_dir(tariffs_dir)
     errors.install(app)
-    for module in (tariffs, records, readings_manual, billing, identities):
+    for module in (tariffs, records, readings_manual, billing, identities, lists, billing_lists):
         app.include_router(module.router, prefix="/api/v1")
     for module in (readings, gateways):  # these carry their /api/v1 prefix themselves
         app.include_router(module.router)

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+import structlog
 from fastapi import APIRouter, BackgroundTasks, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from central.api.deps import CatalogDep, ClockDep, OperatorDep, SessionDep
 from central.api.types import IdPath, KeyPath, Last12
 from central.billing import bills, runs
 from central.db.models.billing import BillingSkipRow, BillRow
-from central.db.models.records import RouteRow, StationRow
+from central.db.models.records import CustomerRow, RouteRow, StationRow
 from central.records import customers
 from central.records.errors import Invalid
 from central.tariffs.catalog import Catalog
@@ -23,6 +24,7 @@ from central.types import Amount, Code, Day, Reason
 from central.vee import service as vee
 
 router = APIRouter(tags=["billing"])
+log = structlog.get_logger(__name__)
 
 
 class RunIn(BaseModel):
@@ -42,6 +44,8 @@ class ProgressOut(BaseModel):
     accounts_done: int
     bills: int
     skipped: int
+    failed: int
+    errors: list[str]
     percent: float
 
 
@@ -82,7 +86,8 @@ class AdjustIn(ReasonIn):
 
 def _progress(p: runs.Progress) -> ProgressOut:
     pct = 100.0 * p.accounts_done / p.accounts if p.accounts else 100.0
-    return ProgressOut(**p.__dict__, percent=round(pct, 1))
+    fields = {**p.__dict__, "errors": list(p.errors)}
+    return ProgressOut(**fields, percent=round(pct, 1))
 
 
 def _bill(session: SessionDep, b: BillRow) -> BillOut:
@@ -124,7 +129,10 @@ def _bill(session: SessionDep, b: BillRow) -> BillOut:
 
 
 def _work(request: Request, run_id: int, catalog: Catalog) -> None:
-    runs.work(request.app.state.engine, run_id, catalog, clock=request.app.state.clock)
+    try:
+        runs.work(request.app.state.engine, run_id, catalog, clock=request.app.state.clock)
+    except Exception as exc:  # noqa: BLE001  (a background task has no caller: log it; resumable)
+        log.error("billing.run_failed", run=run_id, error=repr(exc))
 
 
 @router.post("/billing/runs", status_code=status.HTTP_202_ACCEPTED)
@@ -148,6 +156,14 @@ def start_run(
         )
         if station_id is None:
             raise Invalid("station_code", f"no station {body.station_code!r}")
+    if route_id is not None and station_id is not None:
+        raise Invalid("station_code", "give a route or a station, not both")
+    unfinished = runs.find_unfinished(
+        session, body.period_start, body.period_end, route_id=route_id, station_id=station_id
+    )
+    if unfinished is not None:  # the same run again: resume it rather than start a second
+        background.add_task(_work, request, unfinished, catalog)
+        return _progress(runs.progress(session, unfinished))
     run = runs.create_run(
         session,
         body.period_start,
@@ -174,6 +190,8 @@ def resume_run(
     run_id: IdPath,
     background: BackgroundTasks,
 ) -> ProgressOut:
+    runs.progress(session, run_id)  # NotFound for an unknown run
+    runs.retry_failed(session, run_id)
     progress = runs.progress(session, run_id)
     background.add_task(_work, request, run_id, catalog)
     return _progress(progress)
@@ -183,11 +201,12 @@ def resume_run(
 def run_skipped(session: SessionDep, run_id: IdPath) -> list[dict[str, object]]:
     runs.progress(session, run_id)
     rows = session.execute(
-        select(BillingSkipRow.customer_id, BillingSkipRow.reason)
+        select(BillingSkipRow.customer_id, CustomerRow.account_no, BillingSkipRow.reason)
+        .outerjoin(CustomerRow, CustomerRow.id == BillingSkipRow.customer_id)
         .where(BillingSkipRow.run_id == run_id)
         .order_by(BillingSkipRow.customer_id)
     ).all()
-    return [{"customer_id": c, "reason": r} for c, r in rows]
+    return [{"customer_id": c, "account_no": a, "reason": r} for c, a, r in rows]
 
 
 @router.post("/billing/runs/{run_id}/issue")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Response, status
+from fastapi import APIRouter, Body, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from central.api.deps import CatalogDep, ClockDep, OperatorDep, SessionDep
@@ -17,12 +17,12 @@ from central.api.types import (
     IdPath,
     KeyPath,
     MediaTypeQuery,
-    SearchQuery,
 )
 from central.db.models.records import RouteRow
-from central.records import contracts, customers, excel, meters, routes
+from central.records import contracts, customers, excel, lists, meters, routes
 from central.records.errors import NotFound
 from central.records.filetypes import CONTRACT_FILES
+from central.records.listing import MAX_LIMIT, PageQuery
 from central.records.schemas import (
     ChangeOut,
     ContractIn,
@@ -38,7 +38,7 @@ from central.records.schemas import (
     StationIn,
     UtilityIn,
 )
-from central.types import Day
+from central.types import LINE, Day
 
 router = APIRouter(tags=["records"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -119,10 +119,15 @@ def plan_route(session: SessionDep, code: CodePath, body: PlanIn) -> list[date]:
 
 @router.post("/routes/{code}/schedule/{scheduled_on}/done")
 def route_read(
-    session: SessionDep, clock: ClockDep, code: CodePath, scheduled_on: date
+    session: SessionDep,
+    clock: ClockDep,
+    code: CodePath,
+    scheduled_on: date,
+    read_on: date | None = None,
 ) -> ScheduleOut:
+    """Mark a planned reading done, on ``read_on`` (default: the planned date itself)."""
     route = _route(session, code)
-    routes.mark_read(session, route, scheduled_on, clock().date())
+    routes.mark_read(session, route, scheduled_on, read_on or scheduled_on)
     session.commit()
     return routes.schedule(session, route, clock().date())
 
@@ -152,8 +157,31 @@ def create_customer(
 
 
 @router.get("/customers")
-def search_customers(session: SessionDep, q: SearchQuery) -> list[CustomerOut]:
-    return [CustomerOut.model_validate(r) for r in customers.search(session, q)]
+def search_customers(
+    session: SessionDep,
+    response: Response,
+    q: Annotated[str | None, Query(min_length=1, max_length=200, pattern=LINE)] = None,
+    utility: Annotated[str | None, Query(max_length=32, pattern=LINE)] = None,
+    route_code: Annotated[str | None, Query(max_length=32, pattern=LINE)] = None,
+    status: Annotated[str | None, Query(max_length=16, pattern=LINE)] = None,
+    tariff_code: Annotated[str | None, Query(max_length=64, pattern=LINE)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    sort: Annotated[str, Query(max_length=40, pattern=LINE)] = "id",
+) -> list[CustomerOut]:
+    """Customers, searched (``q``: account, phone or words of name and address, accents and
+    case folded) and filtered; paged, the total in ``X-Total-Count``."""
+    found = lists.customers(
+        session,
+        PageQuery(limit, offset, sort),
+        q=q,
+        utility=utility,
+        route_code=route_code,
+        status=status,
+        tariff_code=tariff_code,
+    )
+    response.headers["X-Total-Count"] = str(found.total)
+    return [CustomerOut.model_validate(r) for r in found.rows]
 
 
 @router.get("/customers/export", responses=file_responses(XLSX))
@@ -171,9 +199,19 @@ def import_customers(
     utility: CodeQuery,
     data: RawBody,
     mode: Literal["all_or_nothing", "good_rows"] = "all_or_nothing",
+    existing: Literal["refuse", "update"] = "refuse",
 ) -> ImportReport:
+    """Import customers (with their meters); an existing account is updated only with
+    ``existing=update``, every change audited under the operator."""
     result = excel.import_customers(
-        session, data, utility_code=utility, mode=mode, by=operator, clock=clock, tariffs=catalog
+        session,
+        data,
+        utility_code=utility,
+        mode=mode,
+        existing=existing,
+        by=operator,
+        clock=clock,
+        tariffs=catalog,
     )
     return ImportReport(
         committed=result.committed,
@@ -218,8 +256,10 @@ def customer_meters(session: SessionDep, customer_id: IdPath) -> list[MeterOut]:
 
 
 @router.post("/meters", status_code=status.HTTP_201_CREATED)
-def create_meter(session: SessionDep, body: MeterIn) -> MeterOut:
-    row = meters.create(session, body)
+def create_meter(
+    session: SessionDep, clock: ClockDep, operator: OperatorDep, catalog: CatalogDep, body: MeterIn
+) -> MeterOut:
+    row = meters.create(session, body, tariffs=catalog, by=operator, clock=clock)
     session.commit()
     return MeterOut.model_validate(row)
 
@@ -233,8 +273,10 @@ def get_meter(session: SessionDep, meter_id: KeyPath) -> MeterOut:
 
 
 @router.put("/meters/{meter_id}")
-def update_meter(session: SessionDep, meter_id: KeyPath, body: MeterIn) -> MeterOut:
-    row = meters.update(session, meter_id, body)
+def update_meter(
+    session: SessionDep, clock: ClockDep, operator: OperatorDep, meter_id: KeyPath, body: MeterIn
+) -> MeterOut:
+    row = meters.update(session, meter_id, body, by=operator, clock=clock)
     session.commit()
     return MeterOut.model_validate(row)
 

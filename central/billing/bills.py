@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from central.billing import compute
-from central.billing.runs import VIETNAM, Chunk, RunInfo, bill_chunk
+from central.billing.chunk import VIETNAM, Chunk, RunInfo, bill_chunk
 from central.db.models.billing import BillAdjustmentRow, BillRow
 from central.tariffs.catalog import Catalog
 
@@ -139,10 +139,16 @@ def rebill(
     clock: Clock,
     tz: tzinfo = VIETNAM,
 ) -> BillRow:
-    """Cancel a bill and bill its account again for the same period from today's readings
-    (corrections and late readings included). The new bill points at the one it replaces."""
+    """Bill the account of a bill again for the same period from today's readings
+    (corrections and late readings included); a draft or issued bill is cancelled first, a
+    cancelled one is the starting point as it is. The new bill points at the one it replaces,
+    keeps an issued bill's state, and is a draft otherwise. Refused (nothing changes) when
+    another bill for the period stands or the account cannot be billed."""
     old = get(session, bill_id)
-    _require(old, "draft", "issued")
+    _require(old, "draft", "issued", "cancelled")
+    state = "issued" if old.state == "issued" else "draft"
+    if old.state != "cancelled":
+        cancel(session, bill_id, reason=reason, by=by, clock=clock)
     run = RunInfo(0, old.period_start, old.period_end, None, None)
     pricer = compute.Pricer(catalog, old.period_start, old.period_end, size=64)
     drafts, skips = bill_chunk(
@@ -156,9 +162,8 @@ def rebill(
     )
     if not drafts:
         why = skips[0].reason if skips else "the account is not active"
+        session.rollback()
         raise RebillError(f"bill {bill_id}: cannot bill again: {why}")
-    state = old.state
-    cancel(session, bill_id, reason=reason, by=by, clock=clock)
     d = drafts[0]
     now = clock()
     new = BillRow(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from math import isfinite
 
 from central.tariffs import Usage, quote
 from central.tariffs.catalog import Catalog
@@ -51,6 +52,21 @@ class Exchange:
     new_meter_id: str
     old_final: float
     new_initial: float
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The meters that bill a period: one, or the old and new meter of an exchange inside
+    it; or why none can (``problem``)."""
+
+    meters: tuple[MeterSeries, ...] = ()
+    exchange: Exchange | None = None
+    problem: str = ""
+
+
+# a period's consumption beyond this is a broken register or a typing error, not a bill
+MAX_CONSUMPTION = 10**9
+MAX_TOTAL = 10**15  # VND; far beyond any real bill, far below a BIGINT
 
 
 @dataclass(frozen=True)
@@ -156,8 +172,36 @@ def draft(
 ) -> Draft | Skip:
     """Bill one account for the period whose readings fall before ``opening_bound`` (the end
     of the first day) and ``closing_bound`` (the end of the last day)."""
+    try:
+        return _draft(
+            account,
+            meters,
+            exchange,
+            opening_bound=opening_bound,
+            closing_bound=closing_bound,
+            pricer=pricer,
+            prior=prior,
+        )
+    except (ArithmeticError, ValueError) as exc:  # an extreme value must not stop the run
+        return Skip(account, f"cannot bill: {type(exc).__name__}: {exc}"[:200])
+
+
+def _draft(
+    account: Account,
+    meters: Sequence[MeterSeries],
+    exchange: Exchange | None,
+    *,
+    opening_bound: datetime,
+    closing_bound: datetime,
+    pricer: Pricer,
+    prior: int,
+) -> Draft | Skip:
     if account.tariff_code not in pricer.catalog:
         return Skip(account, f"unknown tariff {account.tariff_code!r}")
+    for m in meters:
+        for _ts, v in m.readings:
+            if not isfinite(v):
+                return Skip(account, f"meter {m.meter_id}: reading {v} is not a finite number")
     by_id = {m.meter_id: m for m in meters}
     if exchange is not None and exchange.old_meter_id in by_id and exchange.new_meter_id in by_id:
         first, last = by_id[exchange.old_meter_id], by_id[exchange.new_meter_id]
@@ -206,10 +250,14 @@ def draft(
         flags.extend(k for k in (k1, k2) if k)
     if used < 0 or "negative" in flags:
         return Skip(account, f"negative consumption {used}")
+    if used > MAX_CONSUMPTION:
+        return Skip(account, f"implausible consumption {used} (over {MAX_CONSUMPTION})")
     try:
         priced = pricer.price(account.tariff_code, used, account.persons, account.households, prior)
     except QuoteError as exc:
         return Skip(account, f"cannot price: {exc}")
+    if priced.total > MAX_TOTAL:
+        return Skip(account, f"implausible total {priced.total} (over {MAX_TOTAL})")
     return Draft(
         account,
         last.meter_id,

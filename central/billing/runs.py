@@ -4,60 +4,42 @@ ids that workers claim, bill and finish in one transaction each.
 A worker claims a chunk with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite has one writer
 and needs no lock); a chunk's bills, skips and its ``done`` mark commit together, so a crash
 loses at most the chunks in flight, and they are claimed again once their claim is older than
-the lease. Any number of workers (processes, hosts) can work on one run.
+the lease. Any number of workers (processes, hosts) can work on one run. A chunk is read and
+drafted by :mod:`central.billing.chunk`; a chunk that fails is marked with its error so the run
+still ends.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta, tzinfo
 
+import structlog
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from central.billing import compute
-from central.billing.writer import write_bills
-from central.db.models.billing import BillingChunkRow, BillingRunRow, BillingSkipRow, BillRow
-from central.db.models.meterdata import ReadingCorrectionRow
-from central.db.models.readings import ReadingRow
-from central.db.models.records import CustomerRow, MeterExchangeRow, MeterRow, RouteRow
+from central.billing.chunk import VIETNAM, Chunk, RunInfo, bill_chunk
+from central.billing.scope import scope
+from central.billing.writer import BillExists, write_bills
+from central.db.models.billing import BillingChunkRow, BillingRunRow, BillingSkipRow
+from central.db.models.records import CustomerRow
 from central.records.errors import Invalid, NotFound
 from central.tariffs.catalog import Catalog
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
-LOOKBACK = timedelta(days=70)
-LOOKAHEAD = timedelta(days=40)  # a later actual reading lets a missing one be prorated
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)  # periods a run accepts
+MAX_PERIOD = timedelta(days=366)
+
+
+FINAL = ("done", "failed")  # chunk states that end a run
+log = structlog.get_logger(__name__)
 
 
 class RunError(Exception):
     """A billing run cannot be created or worked on."""
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """What a worker needs of a run, read once (ORM rows expire on every rollback)."""
-
-    id: int
-    period_start: date
-    period_end: date
-    route_id: int | None
-    station_id: int | None
-
-    @classmethod
-    def of(cls, row: BillingRunRow) -> RunInfo:
-        return cls(row.id, row.period_start, row.period_end, row.route_id, row.station_id)
-
-
-@dataclass(frozen=True)
-class Chunk:
-    id: int
-    first_customer: int
-    last_customer: int
-    accounts: int
 
 
 @dataclass(frozen=True)
@@ -70,17 +52,32 @@ class Progress:
     accounts_done: int
     bills: int
     skipped: int
+    failed: int = 0
+    errors: tuple[str, ...] = ()
 
 
-def _scope(route_id: int | None, station_id: int | None) -> list[object]:
-    conds: list[object] = [CustomerRow.status == "active"]
-    if route_id is not None:
-        conds.append(CustomerRow.route_id == route_id)
-    if station_id is not None:
-        conds.append(
-            CustomerRow.route_id.in_(select(RouteRow.id).where(RouteRow.station_id == station_id))
+def find_unfinished(
+    session: Session,
+    period_start: date,
+    period_end: date,
+    *,
+    route_id: int | None = None,
+    station_id: int | None = None,
+) -> int | None:
+    """A run of the same period and scope that has not ended, if any."""
+    r = BillingRunRow
+    return session.scalar(
+        select(r.id)
+        .where(
+            r.period_start == period_start,
+            r.period_end == period_end,
+            r.route_id.is_(None) if route_id is None else r.route_id == route_id,
+            r.station_id.is_(None) if station_id is None else r.station_id == station_id,
+            r.status != "done",
         )
-    return conds
+        .order_by(r.id)
+        .limit(1)
+    )
 
 
 def create_run(
@@ -96,6 +93,13 @@ def create_run(
     """A run and its chunks (``chunk_size`` accounts each, in customer id order)."""
     if period_end <= period_start:
         raise Invalid("period_end", "must be after period_start")
+    for name, day in (("period_start", period_start), ("period_end", period_end)):
+        if not EARLIEST <= day <= LATEST:
+            raise Invalid(name, f"{day.isoformat()} is outside {EARLIEST.year}–{LATEST.year}")
+    if period_end - period_start > MAX_PERIOD:
+        raise Invalid("period_end", f"a period is at most {MAX_PERIOD.days} days")
+    if route_id is not None and station_id is not None:
+        raise Invalid("station_code", "give a route or a station, not both")
     run = BillingRunRow(
         period_start=period_start,
         period_end=period_end,
@@ -107,7 +111,9 @@ def create_run(
     session.add(run)
     session.flush()
     ids = session.scalars(
-        select(CustomerRow.id).where(*_scope(route_id, station_id)).order_by(CustomerRow.id)  # type: ignore[arg-type]
+        select(CustomerRow.id)
+        .where(*scope(route_id, station_id, period_start))  # type: ignore[arg-type]
+        .order_by(CustomerRow.id)
     ).all()
     chunks = [
         {
@@ -164,151 +170,6 @@ def claim(
     return Chunk(chunk_id, row[0], row[1], row[2])
 
 
-def bounds(run: RunInfo, tz: tzinfo) -> tuple[datetime, datetime]:
-    """Readings before the end of the first day open the period; before the end of the last
-    day close it (in the utility's time zone)."""
-    opening = datetime.combine(run.period_start + timedelta(days=1), time(0), tz).astimezone(UTC)
-    closing = datetime.combine(run.period_end + timedelta(days=1), time(0), tz).astimezone(UTC)
-    return opening, closing
-
-
-def bill_chunk(
-    session: Session,
-    run: RunInfo,
-    chunk: Chunk,
-    pricer: compute.Pricer,
-    *,
-    tz: tzinfo,
-    now: datetime,
-    end_read: bool = True,
-) -> tuple[list[compute.Draft], list[compute.Skip]]:
-    """Read the chunk's customers, meters, readings and corrections; draft their bills.
-    ``end_read`` ends the read transaction before pricing (a worker's loop)."""
-    lo, hi = chunk.first_customer, chunk.last_customer
-    opening, closing = bounds(run, tz)
-    conn = session.connection()  # Core rows: no ORM loading for a hundred thousand rows
-    accounts = [
-        compute.Account(cid, acc, code, persons, households)
-        for cid, acc, code, persons, households in conn.execute(
-            select(
-                CustomerRow.id,
-                CustomerRow.account_no,
-                CustomerRow.tariff_code,
-                CustomerRow.persons,
-                CustomerRow.households,
-            )
-            .where(CustomerRow.id.between(lo, hi), *_scope(run.route_id, run.station_id))  # type: ignore[arg-type]
-            .order_by(CustomerRow.id)
-        )
-    ]
-    fixes = dict(
-        conn.execute(
-            select(ReadingCorrectionRow.reading_id, ReadingCorrectionRow.new_value)
-            .join(ReadingRow, ReadingRow.id == ReadingCorrectionRow.reading_id)
-            .join(MeterRow, MeterRow.meter_id == ReadingRow.meter_id)
-            .where(MeterRow.customer_id.between(lo, hi))
-            .order_by(ReadingCorrectionRow.id)
-        ).all()
-    )
-    series: dict[int, dict[str, tuple[int, int, list[tuple[datetime, float]]]]] = defaultdict(dict)
-    rows = conn.execute(
-        select(
-            MeterRow.customer_id,
-            MeterRow.meter_id,
-            MeterRow.digits,
-            MeterRow.multiplier,
-            ReadingRow.id,
-            ReadingRow.ts,
-            ReadingRow.value,
-        )
-        .join(
-            ReadingRow,
-            and_(
-                ReadingRow.meter_id == MeterRow.meter_id, ReadingRow.quantity == MeterRow.quantity
-            ),
-        )
-        .where(
-            MeterRow.customer_id.between(lo, hi),
-            ReadingRow.ts >= opening - LOOKBACK,
-            ReadingRow.ts < closing + LOOKAHEAD,
-        )
-        .order_by(MeterRow.customer_id, MeterRow.meter_id, ReadingRow.ts)
-    )
-    for cid, mid, digits, mult, rid, ts, value in rows:
-        assert cid is not None  # the query asks for customers in a range
-        entry = series[cid].get(mid)
-        if entry is None:
-            entry = series[cid][mid] = (digits, mult, [])
-        entry[2].append((ts, fixes.get(rid, value) if fixes else value))
-    exchanges = {
-        cid: compute.Exchange(at, old, new, of, ni)
-        for cid, at, old, new, of, ni in conn.execute(
-            select(
-                MeterExchangeRow.customer_id,
-                MeterExchangeRow.exchanged_at,
-                MeterExchangeRow.old_meter_id,
-                MeterExchangeRow.new_meter_id,
-                MeterExchangeRow.old_final_value,
-                MeterExchangeRow.new_initial_value,
-            ).where(
-                MeterExchangeRow.customer_id.between(lo, hi),
-                MeterExchangeRow.exchanged_at >= opening,
-                MeterExchangeRow.exchanged_at < closing,
-            )
-        )
-    }
-    priors = _annual_priors(session, run, pricer, lo, hi)
-    if end_read:
-        session.rollback()  # end the read transaction: writers need not wait for the pricing
-    drafts: list[compute.Draft] = []
-    skips: list[compute.Skip] = []
-    for account in accounts:
-        meters = [
-            compute.MeterSeries(mid, d, m, rs)
-            for mid, (d, m, rs) in series.get(account.customer_id, {}).items()
-        ]
-        if account.customer_id not in exchanges and len(meters) > 1:
-            meters.sort(key=lambda s: s.readings[-1][0])
-        out = compute.draft(
-            account,
-            meters,
-            exchanges.get(account.customer_id),
-            opening_bound=opening,
-            closing_bound=closing,
-            pricer=pricer,
-            prior=priors.get(account.customer_id, 0),
-        )
-        (drafts if isinstance(out, compute.Draft) else skips).append(out)  # type: ignore[arg-type]
-    return drafts, skips
-
-
-def _annual_priors(
-    session: Session, run: RunInfo, pricer: compute.Pricer, lo: int, hi: int
-) -> dict[int, int]:
-    """Consumption already billed this year, for tariffs whose blocks are annual."""
-    annual = [
-        code
-        for code, t in pricer.catalog.items()
-        if getattr(t.versions[-1].charge, "accumulate", "") == "annual"
-    ]
-    if not annual:
-        return {}
-    year_start = date(run.period_end.year, 1, 1)
-    rows = session.execute(
-        select(BillRow.customer_id, func.sum(BillRow.consumption))
-        .join(CustomerRow, CustomerRow.id == BillRow.customer_id)
-        .where(
-            BillRow.customer_id.between(lo, hi),
-            CustomerRow.tariff_code.in_(annual),
-            BillRow.state != "cancelled",
-            BillRow.period_end > year_start,
-            BillRow.period_end <= run.period_start,
-        )
-        .group_by(BillRow.customer_id)
-    )
-    return {cid: int(total or 0) for cid, total in rows}
-
-
 def finish_chunk(
     session: Session,
     run: RunInfo,
@@ -357,9 +218,13 @@ def work(
     lease: timedelta = timedelta(minutes=10),
     max_chunks: int | None = None,
     on_chunk: Callable[[int], None] | None = None,
+    quote_cache: int = 200_000,
+    stats: dict[str, int] | None = None,
 ) -> int:
     """Claim and bill chunks of ``run_id`` until none is left (or ``max_chunks``); returns the
-    number of accounts processed. ``on_chunk`` is told each finished chunk's account count."""
+    number of accounts processed. ``on_chunk`` is told each finished chunk's account count;
+    ``quote_cache`` bounds the memoised quotes (0: none); ``stats`` gets the quote hits and
+    misses."""
     worker = worker or f"w-{uuid.uuid4().hex[:8]}"
     done = 0
     chunks = 0
@@ -372,26 +237,88 @@ def work(
             raise NotFound(f"no billing run {run_id}")
         run = RunInfo.of(row)
         session.rollback()
-        pricer = compute.Pricer(catalog, run.period_start, run.period_end)
+        pricer = compute.Pricer(catalog, run.period_start, run.period_end, size=quote_cache)
         while max_chunks is None or chunks < max_chunks:
             chunk = claim(session, run_id, worker, now=clock(), lease=lease)
             if chunk is None:
                 break
-            drafts, skips = bill_chunk(reader, run, chunk, pricer, tz=tz, now=clock())
-            if finish_chunk(session, run, chunk, worker, drafts, skips, now=clock()):
+            if _bill_and_finish(session, reader, run, chunk, worker, pricer, tz=tz, clock=clock):
                 done += chunk.accounts
                 if on_chunk is not None:
                     on_chunk(chunk.accounts)
             chunks += 1
         _close_if_done(session, run_id, clock())
+    if stats is not None:
+        info = pricer.price.cache_info()  # type: ignore[attr-defined]
+        stats.update(quote_hits=info.hits, quote_misses=info.misses)
     return done
+
+
+def _bill_and_finish(
+    session: Session,
+    reader: Session,
+    run: RunInfo,
+    chunk: Chunk,
+    worker: str,
+    pricer: compute.Pricer,
+    *,
+    tz: tzinfo,
+    clock: Callable[[], datetime],
+) -> bool:
+    """Bill a claimed chunk. A bill that another run wrote meanwhile (the once-per-period
+    index) makes the chunk be read again, which skips that account; any other error fails
+    the chunk with its reason, so the run still ends."""
+    for attempt in range(3):
+        try:
+            drafts, skips = bill_chunk(reader, run, chunk, pricer, tz=tz, now=clock())
+            return finish_chunk(session, run, chunk, worker, drafts, skips, now=clock())
+        except (IntegrityError, BillExists):
+            session.rollback()
+            reader.rollback()
+            if attempt == 2:
+                return _fail(session, chunk, worker, "bills written by another run meanwhile")
+        except Exception as exc:  # noqa: BLE001  (one bad chunk must not hang the run)
+            session.rollback()
+            reader.rollback()
+            log.error("billing.chunk_failed", run=run.id, chunk=chunk.id, error=repr(exc))
+            return _fail(session, chunk, worker, f"{type(exc).__name__}: {exc}")
+    return False
+
+
+def _fail(session: Session, chunk: Chunk, worker: str, error: str) -> bool:
+    session.execute(
+        update(BillingChunkRow)
+        .where(BillingChunkRow.id == chunk.id, BillingChunkRow.claimed_by == worker)
+        .values(status="failed", error=error[:300])
+    )
+    session.commit()
+    return False
+
+
+def retry_failed(session: Session, run_id: int) -> int:
+    """Put a run's failed chunks back to pending (their cause fixed); commits. Returns how
+    many; the run is open again when there were any."""
+    result = session.execute(
+        update(BillingChunkRow)
+        .where(BillingChunkRow.run_id == run_id, BillingChunkRow.status == "failed")
+        .values(status="pending", claimed_by=None, claimed_at=None, error=None)
+    )
+    count = int(result.rowcount)  # type: ignore[attr-defined]
+    if count:
+        session.execute(
+            update(BillingRunRow)
+            .where(BillingRunRow.id == run_id)
+            .values(status="pending", finished_at=None)
+        )
+    session.commit()
+    return count
 
 
 def _close_if_done(session: Session, run_id: int, now: datetime) -> None:
     left = session.scalar(
         select(func.count())
         .select_from(BillingChunkRow)
-        .where(BillingChunkRow.run_id == run_id, BillingChunkRow.status != "done")
+        .where(BillingChunkRow.run_id == run_id, BillingChunkRow.status.not_in(FINAL))
     )
     if left == 0:
         session.execute(
@@ -416,7 +343,24 @@ def progress(session: Session, run_id: int) -> Progress:
             func.coalesce(func.sum(t.skipped), 0),
         ).where(t.run_id == run_id)
     ).one()
+    errors = tuple(
+        f"chunk {cid} (customers {a}–{b}): {err}"
+        for cid, a, b, err in session.execute(
+            select(t.id, t.first_customer, t.last_customer, t.error)
+            .where(t.run_id == run_id, t.status == "failed")
+            .order_by(t.id)
+        )
+    )
     session.refresh(run)
     return Progress(
-        run_id, run.status, total, done, run.accounts, int(acc_done), int(bills), int(skipped)
+        run_id,
+        run.status,
+        total,
+        done,
+        run.accounts,
+        int(acc_done),
+        int(bills),
+        int(skipped),
+        len(errors),
+        errors,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -13,7 +14,7 @@ from central.billing.compute import Draft
 from central.db.models.billing import BillRow
 
 if TYPE_CHECKING:
-    from central.billing.runs import RunInfo
+    from central.billing.chunk import RunInfo
 
 BILLS: Table = BillRow.__table__  # type: ignore[assignment]
 
@@ -67,7 +68,27 @@ def _row(run: RunInfo, d: Draft, now: datetime) -> tuple[Any, ...]:
     )
 
 
+class BillExists(Exception):
+    """A draft's account already has a standing bill for the period (the unique index)."""
+
+
 def write_bills(session: Session, run: RunInfo, drafts: Sequence[Draft], *, now: datetime) -> None:
+    """Insert the drafts; :class:`BillExists` when one breaks the once-per-period index (the
+    drivers' own errors, raised past SQLAlchemy by COPY and the DB-API, are translated)."""
+    try:
+        _write(session, run, drafts, now=now)
+    except sqlite3.IntegrityError as exc:
+        raise BillExists(str(exc)) from exc
+    except Exception as exc:
+        if getattr(exc, "sqlstate", None) == UNIQUE_VIOLATION:  # psycopg
+            raise BillExists(str(exc)) from exc
+        raise
+
+
+UNIQUE_VIOLATION = "23505"
+
+
+def _write(session: Session, run: RunInfo, drafts: Sequence[Draft], *, now: datetime) -> None:
     if not drafts:
         return
     conn = session.connection()

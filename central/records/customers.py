@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from central.db.models.records import (
@@ -17,9 +17,11 @@ from central.db.models.records import (
 )
 from central.records import accounts
 from central.records.errors import Conflict, Invalid, NotFound
+from central.records.folding import fold, search_text
 from central.records.schemas import CustomerIn, CustomerPatch, UtilityIn
 
 Clock = Callable[[], datetime]
+DATED = frozenset({"persons", "households", "tariff_code", "category", "route_id"})
 
 # Bến Thành water (HCMC): "danh bộ" of 11 digits starting 01 (District 1) or 03 (District 3).
 BEN_THANH = UtilityIn(
@@ -78,6 +80,7 @@ def create(
     row = CustomerRow(
         **fields, route_id=route_id(session, data.route_code), created_at=now, updated_at=now
     )
+    _refold(row)
     session.add(row)
     session.flush()
     session.add(
@@ -106,7 +109,8 @@ def update(
     """Apply ``patch``; every changed field leaves a history row (old, new, who, when, why)."""
     row = get(session, customer_id)
     now = clock()
-    changes = patch.model_dump(exclude_unset=True, exclude={"reason"})
+    changes = patch.model_dump(exclude_unset=True, exclude={"reason", "effective_from"})
+    effective = patch.effective_from or now.date()
     if "account_no" in changes and changes["account_no"] != row.account_no:
         utility = session.get(UtilityRow, row.utility_code)
         assert utility is not None  # a foreign key guarantees it
@@ -133,11 +137,17 @@ def update(
                 changed_at=now,
                 changed_by=by,
                 reason=patch.reason,
+                effective_from=effective if field in DATED else None,
             )
         )
     row.updated_at = now
+    _refold(row)
     session.flush()
     return row
+
+
+def _refold(row: CustomerRow) -> None:
+    row.search_text = search_text(row.name, row.address or "", row.account_no, row.phone or "")
 
 
 def _text(value: object) -> str | None:
@@ -159,21 +169,26 @@ def find(session: Session, utility_code: str, account_no: str) -> CustomerRow | 
     )
 
 
-def search(session: Session, text: str, *, limit: int = 50) -> list[CustomerRow]:
-    """By account number, phone (exact) or name (substring)."""
-    stmt = (
-        select(CustomerRow)
-        .where(
-            or_(
-                CustomerRow.account_no == text,
-                CustomerRow.phone == text,
-                CustomerRow.name.icontains(text, autoescape=True),  # % and _ are literal
-            )
-        )
-        .order_by(CustomerRow.id)
-        .limit(limit)
+def matches(text: str) -> ColumnElement[bool]:
+    """By account number or phone (exact), or by every word of ``text`` in the name,
+    address, account or phone, accent- and case-insensitively ("nguyen van" finds "Nguyễn
+    Văn An", "duc" finds "Đức"); LIKE wildcards in ``text`` match themselves."""
+    words = fold(text).split()
+    conds = [CustomerRow.search_text.like(f"%{_escape(w)}%", escape="\\") for w in words]
+    return or_(
+        CustomerRow.account_no == text,
+        CustomerRow.phone == text,
+        and_(*conds) if conds else false(),
     )
+
+
+def search(session: Session, text: str, *, limit: int = 50) -> list[CustomerRow]:
+    stmt = select(CustomerRow).where(matches(text)).order_by(CustomerRow.id).limit(limit)
     return list(session.scalars(stmt))
+
+
+def _escape(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def history(session: Session, customer_id: int) -> list[CustomerChangeRow]:

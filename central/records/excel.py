@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
@@ -27,13 +27,15 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central.db.models.records import CustomerRow, MeterRow, RouteRow
+from central.db.models.records import CustomerRow, MeterRow, RouteRow, UtilityRow
 from central.records import customers, meters
-from central.records.errors import RecordsError
+from central.records.errors import Invalid, NotFound, RecordsError
 from central.records.schemas import CustomerIn, CustomerPatch, MeterIn
+from central.tariffs.model import Tariff
 
 Mode = Literal["all_or_nothing", "good_rows"]
 BATCH = 200  # good_rows commits every BATCH rows
+Existing = Literal["refuse", "update"]  # what a row of an existing account does
 
 CUSTOMER_COLUMNS = [
     "account_no",
@@ -163,18 +165,30 @@ def import_customers(
     *,
     utility_code: str,
     mode: Mode,
+    existing: Existing = "refuse",
     by: str,
     clock: Callable[[], datetime],
-    tariffs: Collection[str],
+    tariffs: Mapping[str, Tariff],
 ) -> ImportResult:
-    """Create new accounts and update existing ones; commits when the mode allows."""
+    """Create new accounts and, with ``existing="update"``, update existing ones (each change
+    in the customer's history, by ``by``, with its row); commits when the mode allows. An
+    account or meter twice in one file is an error on both rows."""
+    if session.get(UtilityRow, utility_code) is None:
+        raise NotFound(f"no utility {utility_code!r}")
     result = ImportResult()
-    for done, (number, values) in enumerate(read_rows(data), start=1):
+    rows = read_rows(data)
+    twice = _duplicates(rows)
+    for done, (number, values) in enumerate(rows, start=1):
         if mode == "good_rows" and done % BATCH == 0:
             session.commit()  # short transactions: other writers get their turn
+        if number in twice:
+            result.errors.append(twice[number])
+            continue
         savepoint = session.begin_nested()
         try:
-            created = _import_row(session, values, utility_code, by, clock, tariffs)
+            created = _import_row(
+                session, values, utility_code, by, clock, tariffs, row=number, existing=existing
+            )
         except ValidationError as exc:
             savepoint.rollback()
             err = exc.errors()[0]
@@ -203,13 +217,33 @@ def import_customers(
     return result
 
 
+def _duplicates(rows: list[tuple[int, dict[str, Any]]]) -> dict[int, RowError]:
+    """Rows sharing an account number or a meter id with another row of the file."""
+    out: dict[int, RowError] = {}
+    for column, what in (("account_no", "account"), ("meter_id", "meter")):
+        seen: dict[str, list[int]] = {}
+        for number, values in rows:
+            key = values.get(column)
+            if key is not None and str(key) != "":
+                seen.setdefault(str(key), []).append(number)
+        for key, numbers in seen.items():
+            if len(numbers) > 1:
+                listed = ", ".join(str(n) for n in numbers)
+                for n in numbers:
+                    out.setdefault(n, RowError(n, column, f"{what} {key} is on rows {listed}"))
+    return out
+
+
 def _import_row(
     session: Session,
     values: dict[str, Any],
     utility_code: str,
     by: str,
     clock: Callable[[], datetime],
-    tariffs: Collection[str],
+    tariffs: Mapping[str, Tariff],
+    *,
+    row: int,
+    existing: Existing,
 ) -> bool:
     cust = {k: v for k, v in values.items() if k in CUSTOMER_COLUMNS and v is not None}
     for key in ("account_no", "phone"):
@@ -218,9 +252,9 @@ def _import_row(
     meter = {k: v for k, v in values.items() if k in METER_COLUMNS and v is not None}
     if "meter_id" in meter:
         meter["meter_id"] = str(meter["meter_id"])
-    existing = customers.find(session, utility_code, str(cust.get("account_no", "")))
-    if existing is None:
-        row = customers.create(
+    found = customers.find(session, utility_code, str(cust.get("account_no", "")))
+    if found is None:
+        customer = customers.create(
             session,
             CustomerIn(utility_code=utility_code, **cust),
             by=by,
@@ -228,23 +262,32 @@ def _import_row(
             tariffs=tariffs,
         )
         created = True
+    elif existing == "refuse":
+        raise Invalid(
+            "account_no",
+            f"account {found.account_no} exists; import with existing=update to update it",
+        )
     else:
         patch = {k: v for k, v in cust.items() if k != "account_no"}
-        row = customers.update(
+        customer = customers.update(
             session,
-            existing.id,
-            CustomerPatch(**patch, reason="Excel import"),
+            found.id,
+            CustomerPatch(**patch, reason=f"Excel import, row {row}"),
             by=by,
             clock=clock,
             tariffs=tariffs,
         )
         created = False
     if meter:
-        m = MeterIn(account_no=row.account_no, utility_code=utility_code, **meter)
+        m = MeterIn(account_no=customer.account_no, utility_code=utility_code, **meter)
         if meters.by_meter_id(session, m.meter_id) is None:
-            meters.create(session, m)
+            meters.create(session, m, tariffs=tariffs, by=by, clock=clock)
+        elif existing == "refuse":
+            raise Invalid(
+                "meter_id", f"meter {m.meter_id} exists; import with existing=update to update it"
+            )
         else:
-            meters.update(session, m.meter_id, m)
+            meters.update(session, m.meter_id, m, by=by, clock=clock)
     return created
 
 

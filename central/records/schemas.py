@@ -79,6 +79,8 @@ class CustomerPatch(_In):
     status: CustomerStatus | None = None
     route_code: Str32 | None = None
     reason: Str300 = ""
+    # from when persons, households, tariff, category or route hold (default: today)
+    effective_from: Day | None = None
 
 
 class CustomerOut(BaseModel):
@@ -102,17 +104,22 @@ class CustomerOut(BaseModel):
 
 class ChangeOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+    id: int
+    customer_id: int
     field: str
     old_value: str | None
     new_value: str | None
     changed_at: Instant
     changed_by: str
     reason: str
+    effective_from: date | None
 
 
 class MeterIn(_In):
     meter_id: Key
-    quantity: Key = "energy_import"
+    # the billed register; default: "volume" for a water tariff's customer, else
+    # "energy_import"
+    quantity: Key | None = None
     account_no: Code | None = None  # the customer it measures (with utility_code)
     utility_code: Code | None = None
     brand: Str64 = ""

@@ -68,9 +68,10 @@ def quote(tariff: Tariff, usage: Usage) -> Quote:
     lines: list[Line] = []
     position = usage.prior_consumption
     tagged = len(segments) > 1
+    given: list[Decimal] = []  # allowance already given to earlier parts, per block
     for seg in segments:
         tag = f" (from {seg.version.effective_from.isoformat()})" if tagged else ""
-        lines.extend(_charge_lines(tariff, seg, usage, position, tag))
+        lines.extend(_charge_lines(tariff, seg, usage, position, tag, given))
         position += seg.quantity
     last = segments[-1].version
     taxes = _taxes(last, sum((ln.amount for ln in lines), 0), usage.period_end)
@@ -126,7 +127,7 @@ def split(tariff: Tariff, usage: Usage) -> list[Segment]:
 
 
 def _charge_lines(
-    tariff: Tariff, seg: Segment, usage: Usage, position: Decimal, tag: str
+    tariff: Tariff, seg: Segment, usage: Usage, position: Decimal, tag: str, given: list[Decimal]
 ) -> list[Line]:
     charge = seg.version.charge
     cur = tariff.currency
@@ -149,7 +150,7 @@ def _charge_lines(
             if seg.bands.get(band, ZERO) > 0
         ]
     return _tiered(
-        tariff, charge, seg, usage, position if charge.accumulate == "annual" else ZERO, tag
+        tariff, charge, seg, usage, position if charge.accumulate == "annual" else ZERO, tag, given
     )
 
 
@@ -160,8 +161,12 @@ def _tiered(
     usage: Usage,
     position: Decimal,
     tag: str,
+    given: list[Decimal],
 ) -> list[Line]:
     widths = block_widths(tariff, charge, usage, seg.days)
+    total_days = (usage.period_end - usage.period_start).days
+    if not charge.prorate and charge.accumulate == "monthly" and seg.days < total_days:
+        widths = _shared(widths, seg, usage, given)
     lines: list[Line] = []
     lower = ZERO
     remaining_from = position
@@ -179,6 +184,28 @@ def _tiered(
         if upper is not None:
             lower = upper
     return lines
+
+
+def _shared(
+    widths: list[Decimal | None], seg: Segment, usage: Usage, given: list[Decimal]
+) -> list[Decimal | None]:
+    """A period's allowance (a width × persons or households) shared between the parts a
+    price change cuts it into, by days: round_half_up(width × N / T) for each part but the
+    last, which takes what is left, so the parts never add up to more than the whole."""
+    last = seg.end == usage.period_end
+    total_days = (usage.period_end - usage.period_start).days
+    out: list[Decimal | None] = []
+    for i, width in enumerate(widths):
+        if width is None:
+            out.append(None)
+            continue
+        if len(given) <= i:
+            given.append(ZERO)
+        part = width - given[i] if last else round_half_up(width * seg.days / total_days)
+        part = max(ZERO, min(part, width - given[i]))
+        given[i] += part
+        out.append(part)
+    return out
 
 
 def block_widths(

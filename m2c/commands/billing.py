@@ -80,6 +80,11 @@ def register(subparsers: Any) -> None:
     quote.add_argument("--period-end", type=date.fromisoformat, required=True)
     quote.add_argument("--households", type=int, default=1)
     quote.add_argument("--persons", type=int, default=None)
+    quote.add_argument(
+        "--db",
+        default=os.environ.get(DB_ENV),
+        help=f"also the versions added over REST in this database (default: ${DB_ENV})",
+    )
     quote.set_defaults(func=_quote)
 
 
@@ -145,9 +150,11 @@ def _bill(args: argparse.Namespace, engine: Any, run_id: int, workers: int, leas
         p = runs.progress(s, run_id)
     print(
         f"run {p.run_id}: {p.status}; {p.accounts_done}/{p.accounts} accounts, "
-        f"{p.bills} bills, {p.skipped} skipped"
+        f"{p.bills} bills, {p.skipped} skipped, {p.failed} chunks failed"
     )
-    return 0 if p.status == "done" else 1
+    for error in p.errors:
+        print(f"  {error}", file=sys.stderr)
+    return 0 if p.status == "done" and not p.failed else 1
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -167,6 +174,7 @@ def _run_on(args: argparse.Namespace, engine: Any) -> int:
 
     from central.billing import bills, runs
     from central.db.models.records import RouteRow, StationRow
+    from central.records.errors import Invalid
 
     with Session(engine) as s:
         route_id = station_id = None
@@ -180,15 +188,19 @@ def _run_on(args: argparse.Namespace, engine: Any) -> int:
             if station_id is None:
                 print(f"no station {args.station!r}", file=sys.stderr)
                 return 2
-        run = runs.create_run(
-            s,
-            args.period_start,
-            args.period_end,
-            clock=lambda: datetime.now(UTC),
-            route_id=route_id,
-            station_id=station_id,
-            chunk_size=args.chunk_size,
-        )
+        try:
+            run = runs.create_run(
+                s,
+                args.period_start,
+                args.period_end,
+                clock=lambda: datetime.now(UTC),
+                route_id=route_id,
+                station_id=station_id,
+                chunk_size=args.chunk_size,
+            )
+        except Invalid as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
         run_id = run.id
     print(f"run {run_id}: {run.accounts} accounts, {args.period_start} to {args.period_end}")
     code = _bill(args, engine, run_id, args.workers, lease=600)
@@ -201,8 +213,16 @@ def _run_on(args: argparse.Namespace, engine: Any) -> int:
 
 
 def _resume(args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
+    from central.billing import runs
+
     engine = _engine(args)
     try:
+        with Session(engine) as s:
+            retried = runs.retry_failed(s, args.run_id)
+        if retried:
+            print(f"run {args.run_id}: {retried} failed chunks tried again")
         return _bill(args, engine, args.run_id, args.workers, lease=args.lease_seconds)
     finally:
         engine.dispose()
@@ -225,8 +245,11 @@ def _progress(args: argparse.Namespace) -> int:
         engine.dispose()
     print(
         f"run {p.run_id}: {p.status}; chunks {p.chunks_done}/{p.chunks}; accounts "
-        f"{p.accounts_done}/{p.accounts}; {p.bills} bills, {p.skipped} skipped"
+        f"{p.accounts_done}/{p.accounts}; {p.bills} bills, {p.skipped} skipped, "
+        f"{p.failed} chunks failed"
     )
+    for error in p.errors:
+        print(f"  {error}")
     return 0
 
 
@@ -245,6 +268,17 @@ def _quote(args: argparse.Namespace) -> int:
     from central.tariffs import QuoteError, Usage, quote
 
     files, _ = _files(args.tariffs)
+    if args.db:
+        from sqlalchemy.orm import Session
+
+        from central.tariffs.store import catalog
+
+        engine = _engine(args)
+        try:
+            with Session(engine) as s:
+                files = catalog(s, files)
+        finally:
+            engine.dispose()
     if args.code not in files:
         print(f"no tariff {args.code!r}", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ history), a few roll their register over, a few have no reading at all (skipped)
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -51,7 +52,11 @@ def seed(
     routes: int = 10,
     seed_value: int = 1,
     batch: int = 50_000,
+    spread: str = "narrow",
 ) -> Seeded:
+    """``spread="narrow"``: each tariff's use around its typical month (most quotes repeat);
+    ``"wide"``: a long-tailed log-normal use (a small shop beside a household, a leak), so
+    far fewer accounts share a quote."""
     rnd = random.Random(seed_value)
     start, end = period
     history = start - timedelta(days=30)
@@ -128,7 +133,10 @@ def seed(
             if i % 500 == 7:
                 no_readings += 1
                 continue
-            used = max(0, int(rnd.gauss(typical, typical / 3)))
+            if spread == "wide":
+                used = min(10 ** (digits - 1), int(rnd.lognormvariate(math.log(typical), 1.2)))
+            else:
+                used = max(0, int(rnd.gauss(typical, typical / 3)))
             if i % 250 == 11:
                 opening = 10**digits - rnd.randint(1, max(2, used))
                 rollovers += 1

@@ -87,3 +87,20 @@ def test_skips_say_why(pricer: Pricer) -> None:
 def test_the_pricer_memoises(pricer: Pricer) -> None:
     a = pricer.price("evn-residential", 123, 0, 1, 0)
     assert pricer.price("evn-residential", 123, 0, 1, 0) is a
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (float("inf"), "meter m: reading inf is not a finite number"),
+        (float("nan"), "meter m: reading nan is not a finite number"),
+        (1e308, "implausible consumption"),
+        (1e12, "implausible consumption"),
+    ],
+)
+def test_an_extreme_reading_is_a_skip_with_its_reason(
+    pricer: Pricer, value: float, reason: str
+) -> None:
+    out = bill(pricer, [MeterSeries("m", 15, 1, [(at(0), 1000.0), (at(30), value)])])
+    assert isinstance(out, Skip)
+    assert out.reason.startswith(reason)

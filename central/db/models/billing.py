@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -59,11 +60,17 @@ class BillingChunkRow(Base):
     first_customer: Mapped[int] = mapped_column(BigInteger)
     last_customer: Mapped[int] = mapped_column(BigInteger)
     accounts: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|claimed|done
+    # pending|claimed|done|failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     bills: Mapped[int] = mapped_column(Integer, default=0)
     skipped: Mapped[int] = mapped_column(Integer, default=0)
+    # why the chunk failed as a whole (status "failed"); the run still ends
+    error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+
+LIVE = "state <> 'cancelled'"
 
 
 class BillRow(Base):
@@ -71,6 +78,16 @@ class BillRow(Base):
     __table_args__ = (
         Index("ix_bills_customer_period", "customer_id", "period_end"),
         UniqueConstraint("run_id", "customer_id"),
+        # a period is billed once per account: one bill that stands (rebilling cancels first)
+        Index(
+            "uq_bills_customer_period_live",
+            "customer_id",
+            "period_start",
+            "period_end",
+            unique=True,
+            sqlite_where=text(LIVE),
+            postgresql_where=text(LIVE),
+        ),
     )
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("billing_runs.id"), nullable=True)

@@ -99,6 +99,8 @@ class CustomerRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     premise_id: Mapped[int | None] = mapped_column(ForeignKey("premises.id"), nullable=True)
     route_id: Mapped[int | None] = mapped_column(ForeignKey("routes.id"), nullable=True)
+    # name, address, account and phone folded (lower case, no accents, đ → d) for search
+    search_text: Mapped[str] = mapped_column(String(700), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -107,6 +109,7 @@ class CustomerChangeRow(Base):
     """History of a customer: one row per changed field (or event), who, when and why."""
 
     __tablename__ = "customer_changes"
+    __table_args__ = (Index("ix_customer_changes_field_effective", "field", "effective_from"),)
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     customer_id: Mapped[int] = mapped_column(
         ForeignKey("customers.id", ondelete="CASCADE"), index=True
@@ -117,6 +120,9 @@ class CustomerChangeRow(Base):
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     changed_by: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str] = mapped_column(String(300), default="")
+    # from when a billed value (persons, households, tariff, category, route) holds; billing
+    # a period uses the value in force on its first day
+    effective_from: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class MeterRow(Base):

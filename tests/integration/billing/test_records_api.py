@@ -199,10 +199,10 @@ SHEET = [
 ]
 
 
-def _import(client: Client, data: bytes, mode: str) -> dict[str, object]:
+def _import(client: Client, data: bytes, mode: str, existing: str = "refuse") -> dict[str, object]:
     r = client.post(
         "/api/v1/customers/import",
-        params={"utility": "ben-thanh", "mode": mode},
+        params={"utility": "ben-thanh", "mode": mode, "existing": existing},
         content=data,
         headers={"Content-Type": "application/octet-stream"},
     )
@@ -231,8 +231,17 @@ def test_excel_import_names_row_column_reason_and_honours_the_mode(client: Clien
     lenient = _import(client, data, "good_rows")
     assert (lenient["committed"], lenient["created"], len(lenient["errors"])) == (True, 2, 2)  # type: ignore[arg-type]
     assert client.get("/api/v1/meters/WM-14").json()["digits"] == 6
-    # the same rows again update, they do not duplicate
-    again = _import(client, _xlsx([HEADER, [*SHEET[1][:3], 4, *SHEET[1][4:]]]), "all_or_nothing")
+    # the same rows again are refused unless the update is asked for; they never duplicate
+    changed = _xlsx([HEADER, [*SHEET[1][:3], 4, *SHEET[1][4:]]])
+    refused = _import(client, changed, "all_or_nothing")
+    assert refused["errors"] == [
+        {
+            "row": 2,
+            "column": "account_no",
+            "reason": "account 01000000001 exists; import with existing=update to update it",
+        }
+    ]
+    again = _import(client, changed, "all_or_nothing", existing="update")
     assert (again["created"], again["updated"]) == (0, 1)
     exported = client.get("/api/v1/customers/export", params={"utility": "ben-thanh"})
     assert exported.status_code == 200, exported.text

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from central.billing import runs
+from central.billing import compute, runs
+from central.billing.writer import BillExists
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
 from central.db.models.billing import BillingSkipRow, BillRow
@@ -140,3 +141,65 @@ def test_two_workers_share_a_run_without_double_billing(engine: Engine, catalog:
         skipped = s.scalar(select(func.count()).select_from(BillingSkipRow))
         assert billed == rows
         assert rows + skipped == 300
+
+
+def test_two_runs_racing_on_one_period_bill_each_account_once(
+    engine: Engine, catalog: Catalog
+) -> None:
+    seed(engine, 60, seed_value=9)
+    first, second = _new_run(engine, chunk_size=60), _new_run(engine, chunk_size=60)
+    # the second run drafts its chunk before the first run writes anything...
+    with Session(engine, expire_on_commit=False) as s:
+        row = s.get(runs.BillingRunRow, second)
+        assert row is not None
+        info = runs.RunInfo.of(row)
+        mine = runs.claim(s, second, "late", now=NOW, lease=timedelta(minutes=10))
+        assert mine is not None
+        drafts, _skips = runs.bill_chunk(
+            s, info, mine, compute.Pricer(catalog, *PERIOD), tz=runs.VIETNAM, now=NOW
+        )
+        assert len(drafts) > 50
+    # ...the first run bills the period...
+    assert runs.work(engine, first, catalog, clock=clock) == 60
+    # ...and the database refuses the second run's stale drafts outright
+    writes = engine.execution_options(sqlite_begin="IMMEDIATE")
+    with Session(writes, expire_on_commit=False) as s, pytest.raises(BillExists):
+        runs.finish_chunk(s, info, mine, "late", drafts, [], now=NOW)
+    # a worker taking the chunk over reads it again: every account is "already billed"
+    later = NOW + timedelta(hours=1)
+    assert runs.work(engine, second, catalog, clock=lambda: later) == 60
+    with Session(engine) as s:
+        p = runs.progress(s, second)
+        assert (p.status, p.bills, p.skipped, p.failed) == ("done", 0, 60, 0)
+        reasons = s.scalars(
+            select(BillingSkipRow.reason).where(BillingSkipRow.run_id == second)
+        ).all()
+        already = [r for r in reasons if r.startswith("already billed for 2025-06-12–2025-07-12")]
+        assert len(already) == runs.progress(s, first).bills
+        per_customer = s.execute(
+            select(BillRow.customer_id).group_by(BillRow.customer_id).having(func.count() > 1)
+        ).all()
+        assert per_customer == []
+
+
+def test_two_runs_at_once_never_bill_an_account_twice(engine: Engine, catalog: Catalog) -> None:
+    seed(engine, 200, seed_value=13)
+    run_ids = [_new_run(engine, chunk_size=10), _new_run(engine, chunk_size=10)]
+    done: dict[int, int] = {}
+
+    def go(run_id: int) -> None:
+        done[run_id] = runs.work(engine, run_id, catalog, clock=clock)
+
+    threads = [threading.Thread(target=go, args=(r,)) for r in run_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert done == {run_ids[0]: 200, run_ids[1]: 200}
+    with Session(engine) as s:
+        rows = s.scalar(select(func.count()).select_from(BillRow))
+        billed = s.scalar(select(func.count(func.distinct(BillRow.customer_id))))
+        assert rows == billed  # once each
+        for run_id in run_ids:
+            p = runs.progress(s, run_id)
+            assert (p.status, p.failed, p.bills + p.skipped) == ("done", 0, 200)

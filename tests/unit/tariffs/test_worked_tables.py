@@ -137,14 +137,39 @@ def test_evn_two_households_not_a_whole_month(catalog: Catalog) -> None:
     assert total == 340_867
 
 
-def test_evn_2699_before_the_vat_reduction(catalog: Catalog) -> None:
+def test_evn_2699_under_decree_72_2024(catalog: Catalog) -> None:
     # QĐ 2699, 2024-11-15 → 2024-12-15 (N = 30, T = November = 30), 120 kWh:
     # 50×1893 = 94,650; 50×1956 = 97,800; 20×2271 = 45,420; subtotal 237,870;
-    # VAT 10% (2024) = 23,787; total 261,657
+    # VAT 8% (Decree 72/2024/NĐ-CP, 2024-07-01 to 2024-12-31) = 19,029.6 → 19,030;
+    # total 256,900
     lines, taxes, total = q(catalog, "evn-residential", 120, date(2024, 11, 15), date(2024, 12, 15))
     assert [a for *_, a in lines] == [94_650, 97_800, 45_420]
-    assert taxes == [("vat", 237_870, 23_787)]
-    assert total == 261_657
+    assert taxes == [("vat", 237_870, 19_030)]
+    assert total == 256_900
+
+
+@pytest.mark.parametrize("code", ["evn-residential", "evn-prepaid"])
+@pytest.mark.parametrize(
+    ("day", "rate"),
+    [
+        (date(2022, 1, 31), "0.10"),  # before Decree 15/2022
+        (date(2022, 2, 1), "0.08"),  # Decree 15/2022/NĐ-CP
+        (date(2023, 3, 10), "0.10"),  # 2023-01-01..06-30: no reduction
+        (date(2023, 7, 1), "0.08"),  # Decree 44/2023/NĐ-CP
+        (date(2024, 3, 10), "0.08"),  # Decree 94/2023/NĐ-CP
+        (date(2024, 7, 1), "0.08"),  # Decree 72/2024/NĐ-CP
+        (date(2024, 12, 31), "0.08"),
+        (date(2025, 3, 10), "0.08"),  # Decree 180/2024/NĐ-CP
+        (date(2026, 12, 31), "0.08"),  # Decree 174/2025/NĐ-CP
+        (date(2027, 1, 1), "0.10"),
+    ],
+)
+def test_evn_vat_periods_follow_the_decrees(
+    catalog: Catalog, code: str, day: date, rate: str
+) -> None:
+    for version in catalog[code].versions:
+        vat = next(t for t in version.taxes if t.code == "vat")
+        assert vat.rate_on(day) == D(rate)
 
 
 def test_evn_vat_returns_to_ten_percent_in_2027(catalog: Catalog) -> None:
@@ -325,3 +350,14 @@ def test_fractional_fen_rounds_once_per_line(catalog: Catalog) -> None:
     lines, _, total = q(catalog, "zhejiang-residential", 7, date(2024, 1, 1), date(2024, 2, 1))
     assert lines == [(D(7), D("53.8"), 377)]
     assert total == 377
+
+
+@pytest.mark.parametrize(
+    ("day", "rate"),
+    [(date(2023, 3, 10), "0.10"), (date(2023, 9, 10), "0.08"), (date(2024, 9, 10), "0.08")],
+)
+def test_hcmc_drainage_vat_follows_the_same_decrees(catalog: Catalog, day: date, rate: str) -> None:
+    for code in catalog:
+        if code.startswith("hcmc-water-"):
+            tax = next(t for t in catalog[code].versions[0].taxes if t.code == "drainage_vat")
+            assert tax.rate_on(day) == D(rate), code
