@@ -16,7 +16,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from contract.mqtt import GATEWAY_ID_RE, METER_ID_RE
+from contract.mqtt import GATEWAY_ID_RE, MAX_BATCH_READINGS, MAX_MESSAGE_BYTES, METER_ID_RE
 from gateway.polling.config import Bus, PollingConfig
 
 
@@ -63,8 +63,15 @@ class MqttSettings(_Section):
 
 class OutboxSettings(_Section):
     path: Path = Path("var/gateway/outbox.db")
-    max_batch: int = Field(default=500, ge=1, le=10_000, description="readings per message")
-    max_message_bytes: int = Field(default=256 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_batch: int = Field(
+        default=500, ge=1, le=MAX_BATCH_READINGS, description="readings per message"
+    )
+    max_message_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        le=MAX_MESSAGE_BYTES - 4096,
+        description="bodies per message; the envelope adds at most 4 KiB",
+    )
     # Quota: when either limit is passed, readings go by ``drop_policy`` until 95 % remain.
     max_items: int = Field(default=5_000_000, ge=100)
     max_bytes: int = Field(default=1024 * 1024 * 1024, ge=64 * 1024)
