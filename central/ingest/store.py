@@ -6,7 +6,10 @@
   gaps in it (``seq_gaps``), filled when a late message arrives;
 * events, command replies: unique by their natural identity;
 * field payments: exactly once by ``payment_id``; a reused id with other content is quarantined;
-* anything unparseable: ``ingest_quarantine`` with its reason.
+* anything unparseable: ``ingest_quarantine`` with its reason (a batch whose envelope is sound
+  is stored in part: each bad reading is quarantined on its own);
+* implausible values (a negative register, a value no meter register holds) are stored with the
+  quality flag ``implausible``, never as good values; VEE checks them against the meter.
 
 Rows are inserted in identity order so that two workers inserting overlapping batches take
 their locks in the same order (no deadlock on PostgreSQL); gateway rows are locked in id order.
@@ -35,7 +38,7 @@ from central.db.models.ingest import (
 )
 from central.db.models.readings import ReadingRow
 from central.ingest.gaps import advance, fill
-from central.ingest.parse import Ignored, Payload, Rejected
+from central.ingest.parse import Ignored, Item, Partial, Payload, Rejected, printable
 from contract import mqtt as contract
 
 READINGS: Table = ReadingRow.__table__  # type: ignore[assignment]
@@ -44,6 +47,17 @@ GAPS: Table = SeqGap.__table__  # type: ignore[assignment]
 QUARANTINE: Table = QuarantineRow.__table__  # type: ignore[assignment]
 PAYMENTS: Table = FieldPaymentRow.__table__  # type: ignore[assignment]
 IDENTITY = ["meter_id", "quantity", "ts"]
+CUMULATIVE = ("energy", "volume", "counter", "register")
+IMPLAUSIBLE_ABS = 1e12  # beyond any meter register's digits
+
+
+def quality(r: contract.Reading) -> str:
+    """The stored quality flags: the gateway's, plus ``implausible`` where the value cannot be
+    a measurement (a negative cumulative register, or a magnitude no register holds)."""
+    flags = ",".join(r.quality)
+    if abs(r.value) >= IMPLAUSIBLE_ABS or (r.value < 0 and r.quantity.startswith(CUMULATIVE)):
+        return f"{flags},implausible" if flags else "implausible"
+    return flags
 
 
 @dataclass
@@ -72,10 +86,22 @@ def _insert(conn: Connection, table: Any) -> Any:
     raise ValueError(f"unsupported database {conn.dialect.name!r}")
 
 
-def store(engine: Engine, items: Sequence[Payload | Rejected | Ignored]) -> StoreResult:
-    """Write ``items`` in one transaction; raises SQLAlchemyError (nothing written) on failure."""
+def expand(items: Sequence[Item]) -> list[Payload | Rejected | Ignored]:
+    out: list[Payload | Rejected | Ignored] = []
+    for item in items:
+        if isinstance(item, Partial):
+            out.append(item.batch)
+            out.extend(item.rejected)
+        else:
+            out.append(item)
+    return out
+
+
+def store(engine: Engine, parsed: Sequence[Item]) -> StoreResult:
+    """Write ``parsed`` in one transaction; raises (nothing written) on failure."""
     now = datetime.now(UTC)
-    result = StoreResult(messages=len(items))
+    result = StoreResult(messages=len(parsed))
+    items = expand(parsed)
     batches = [i for i in items if isinstance(i, contract.ReadingsBatch)]
     payments = [i for i in items if isinstance(i, contract.FieldPaymentBatch)]
     rejected = [i for i in items if isinstance(i, Rejected)]
@@ -90,9 +116,9 @@ def store(engine: Engine, items: Sequence[Payload | Rejected | Ignored]) -> Stor
                 QUARANTINE.insert(),
                 [
                     {
-                        "topic": r.topic[:256],
+                        "topic": printable(r.topic, 256)[:256],
                         "payload": r.payload,
-                        "reason": r.reason,
+                        "reason": printable(r.reason, 4000),
                         "received_at": now,
                     }
                     for r in rejected
@@ -157,7 +183,7 @@ def _readings_generic(
             "ts": r.ts,
             "value": r.value,
             "unit": r.unit,
-            "quality": ",".join(r.quality),
+            "quality": quality(r),
             "source": "gateway",
             "gateway_id": batch.gateway_id,
             "seq": batch.seq,
@@ -208,7 +234,7 @@ def _copy_text(rows: list[tuple[contract.Reading, contract.ReadingsBatch]], now:
     return "".join(
         [
             f"{r.meter_id}\t{r.quantity}\t{r.ts.isoformat()}\t{r.value!r}\t"
-            f"{r.unit.translate(_ESCAPES)}\t{','.join(r.quality)}\tgateway\t"
+            f"{r.unit.translate(_ESCAPES)}\t{quality(r)}\tgateway\t"
             f"{b.gateway_id}\t{b.seq}\t{received}\n"
             for r, b in rows
         ]
