@@ -44,6 +44,23 @@ class MqttSettings(_Section):
     rate_limit_msgs_s: float = Field(default=200.0, gt=0, description="messages per second")
     reconnect_min_s: float = Field(default=0.5, gt=0)
     reconnect_max_s: float = Field(default=60.0, gt=0)
+    confirmed_channels: tuple[Literal["readings", "payments"], ...] = Field(
+        default=("readings",),
+        description="channels whose messages leave the outbox only when central confirms it"
+        " stored them (IngestAck); the others leave on the broker's PUBACK",
+    )
+    confirm_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="a message the broker acknowledged but central has not confirmed is sent"
+        " again after this (doubling per attempt, at most 10 minutes), and at every reconnect",
+    )
+    max_unconfirmed: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description="messages out and not yet confirmed by central; no new one is formed beyond",
+    )
 
     @field_validator("password")
     @classmethod
