@@ -21,6 +21,20 @@ class BrokerSettings(_Section):
     client_id: str = "m2c-central-ingest"
 
 
+class IngestSettings(_Section):
+    max_messages: int = Field(default=200, ge=1, le=10_000, description="per transaction")
+    stall_s: float = Field(
+        default=120.0, gt=0, description="a store thread silent this long is unhealthy"
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="`m2c central ingest` only: serve Prometheus metrics on 127.0.0.1:<port>"
+        " (`central run` serves them at /metrics)",
+    )
+
+
 class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -34,6 +48,7 @@ class CentralSettings(BaseSettings):
     database_url: str = "sqlite:///var/central/central.db"
     broker: BrokerSettings = BrokerSettings()
     http: HttpSettings = HttpSettings()
+    ingest: IngestSettings = IngestSettings()
 
     @classmethod
     def settings_customise_sources(

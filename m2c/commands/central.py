@@ -48,7 +48,18 @@ def _engine(settings: Any) -> Any:
     return engine
 
 
-def _serve_api(settings: Any, engine: Any) -> None:
+def _worker(settings: Any, engine: Any) -> Any:
+    from central.ingest.worker import IngestWorker
+
+    return IngestWorker(
+        settings.broker,
+        engine,
+        max_messages=settings.ingest.max_messages,
+        stall_s=settings.ingest.stall_s,
+    )
+
+
+def _serve_api(settings: Any, engine: Any, ingest: Any = None) -> None:
     """Serve until SIGTERM or SIGINT, then exit 0 (uvicorn alone re-raises the signal)."""
     import asyncio
     import contextlib
@@ -65,7 +76,7 @@ def _serve_api(settings: Any, engine: Any) -> None:
         def capture_signals(self) -> Iterator[None]:
             yield
 
-    app = create_app(engine)
+    app = create_app(engine, ingest=ingest)
     app.state.commands = CommandPublisher(settings.broker)  # POST /gateways/{id}/commands
     server = Server(
         uvicorn.Config(app, host=settings.http.host, port=settings.http.port, log_config=None)
@@ -85,15 +96,18 @@ def _serve_api(settings: Any, engine: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from central.ingest.worker import IngestWorker
+    from central.ingest.watchdog import Watchdog
 
     settings = _load(args.config)
     engine = _engine(settings)
-    worker = IngestWorker(settings.broker, engine)
+    worker = _worker(settings, engine)
     worker.start()
+    watchdog = Watchdog(lambda: worker.health().alive)
+    watchdog.start()
     try:
-        _serve_api(settings, engine)
+        _serve_api(settings, engine, worker)
     finally:
+        watchdog.stop()
         worker.stop()
     return 0
 
@@ -108,18 +122,29 @@ def _ingest(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from central.ingest.worker import IngestWorker
+    from central.ingest.watchdog import Watchdog
 
     settings = _load(args.config)
-    worker = IngestWorker(settings.broker, _engine(settings))
+    worker = _worker(settings, _engine(settings))
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     worker.start()
+    if settings.ingest.metrics_port is not None:
+        from prometheus_client import CollectorRegistry, start_http_server
+
+        from central.ingest.health import IngestCollector
+
+        registry = CollectorRegistry()
+        registry.register(IngestCollector(worker))
+        start_http_server(settings.ingest.metrics_port, "127.0.0.1", registry)
+    watchdog = Watchdog(lambda: worker.health().alive)
+    watchdog.start()
     try:
         done.wait()
     except KeyboardInterrupt:
         pass
     finally:
+        watchdog.stop()
         worker.stop()
     return 0
 
