@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, datetime
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
