@@ -51,15 +51,14 @@ def create_app(
     for module in (readings, gateways):  # these carry their /api/v1 prefix themselves
         app.include_router(module.router)
 
-    app.state.ingest = ingest
+    app.state.ingest = ingest  # a process may attach its worker later
     registry = CollectorRegistry(auto_describe=True)
-    if ingest is not None:
-        registry.register(IngestCollector(ingest))
+    registry.register(IngestCollector(lambda: app.state.ingest))
 
     @app.get("/healthz", tags=["operations"], dependencies=[public()])
     def healthz() -> JSONResponse:
-        """200 while the database answers and ingest (when this process runs it) is alive;
-        503 otherwise, with what failed. A broker away is "degraded", still 200."""
+        """200 while the database answers and ingest (when this process runs it) is alive and
+        can store; 503 otherwise, with what failed. A broker away is "degraded", still 200."""
         body: dict[str, Any] = {"status": "ok", "database": engine.dialect.name}
         healthy = True
         try:
@@ -68,8 +67,9 @@ def create_app(
         except DBAPIError as exc:
             healthy = False
             body["database_error"] = str(exc.orig).splitlines()[0][:300]
-        if ingest is not None:
-            part = document(ingest.health())
+        watched: Watched | None = app.state.ingest
+        if watched is not None:
+            part = document(watched.health())
             body["ingest"] = part
             healthy = healthy and part["status"] != "failed"
             if part["status"] == "degraded" and healthy:

@@ -98,14 +98,15 @@ GatewayId = Annotated[str, AfterValidator(_check_gateway_id)]
 MeterId = Annotated[str, AfterValidator(_check_meter_id)]
 AwareDatetime = Annotated[datetime, AfterValidator(_check_aware)]
 Text = Annotated[str, AfterValidator(_check_text)]
-Seq = Annotated[int, Field(ge=0, le=MAX_SEQ)]
+Seq = Annotated[int, Field(strict=True, ge=0, le=MAX_SEQ)]
 
 # Strings of at most N characters (their column's size) with no control characters.
-Text16 = Annotated[Text, Field(max_length=16)]
-Text32 = Annotated[Text, Field(min_length=1, max_length=32)]
-Text64 = Annotated[Text, Field(max_length=64)]
-Id64 = Annotated[Text, Field(min_length=1, max_length=64)]
-Text128 = Annotated[Text, Field(max_length=128)]
+Text16 = Annotated[str, Field(max_length=16), AfterValidator(_check_text)]
+Text32 = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_check_text)]
+Text64 = Annotated[str, Field(max_length=64), AfterValidator(_check_text)]
+Id64 = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_check_text)]
+Text128 = Annotated[str, Field(max_length=128), AfterValidator(_check_text)]
+Text4096 = Annotated[str, Field(max_length=4096), AfterValidator(_check_text)]
 
 
 class _Payload(BaseModel):
@@ -201,7 +202,7 @@ class FieldPayment(_Payload):
     payment_id: Id64
     account: Text32
     bill_id: Text64 = ""
-    amount: int = Field(gt=0, le=MAX_SEQ, description="minor units of the currency")
+    amount: int = Field(strict=True, gt=0, le=MAX_SEQ, description="minor units of the currency")
     currency: str = Field(default="VND", min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")
     method: Literal["cash", "card", "transfer"] = "cash"
     receipt_no: Text64
@@ -235,7 +236,7 @@ class CommandReply(_Payload):
     gateway_id: GatewayId
     command_id: Id64
     ok: bool
-    reason: Annotated[Text, Field(max_length=4096)] = ""
+    reason: Text4096 = ""
     ts: AwareDatetime
 
 

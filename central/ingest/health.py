@@ -7,7 +7,7 @@ worker reports the database only.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import fields
 from typing import Any, Protocol
 
@@ -43,11 +43,16 @@ def document(h: IngestHealth) -> dict[str, Any]:
 
 
 class IngestCollector(Collector):
-    def __init__(self, watched: Watched) -> None:
-        self.watched = watched
+    """Metrics of the worker ``source()`` returns (none when it returns None)."""
+
+    def __init__(self, source: Callable[[], Watched | None]) -> None:
+        self.source = source
 
     def collect(self) -> Iterator[Any]:
-        h = self.watched.health()
+        watched = self.source()
+        if watched is None:
+            return
+        h = watched.health()
         yield GaugeMetricFamily("m2c_ingest_alive", "1 while the store thread runs", int(h.alive))
         yield GaugeMetricFamily(
             "m2c_ingest_broker_connected", "1 when subscribed to the broker", int(h.connected)

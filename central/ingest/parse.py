@@ -133,7 +133,8 @@ def parse(topic: str, payload: bytes) -> Item:
 def _salvage(topic: str, gateway_id: str, payload: bytes, exc: ValidationError) -> Partial | None:
     """When every error lies inside ``readings[i]``: the batch with the good readings."""
     if not all(
-        len(e["loc"]) >= 3 and e["loc"][0] == "readings" and isinstance(e["loc"][1], int)
+        (len(e["loc"]) >= 3 and e["loc"][0] == "readings" and isinstance(e["loc"][1], int))
+        or (e["loc"] == ("readings",) and e["type"] == "too_short")  # none of them was good
         for e in exc.errors()
     ):
         return None

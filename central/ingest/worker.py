@@ -47,7 +47,6 @@ log = structlog.get_logger(__name__)
 
 CHANNELS: tuple[contract.Channel, ...] = ("readings", "status", "events", "payments", "replies")
 BUSY_WORDS = ("locked", "busy", "deadlock", "could not serialize", "timeout", "timed out")
-MAX_BUSY_RETRIES = 8  # a "busy" error while the database answers: then the batch is at fault
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +118,7 @@ class IngestWorker:
             self.client.username_pw_set(settings.username, settings.password)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(min_delay=1, max_delay=15)
 
@@ -164,8 +164,18 @@ class IngestWorker:
             return
         group = self.settings.share_group
         client.subscribe([(contract.topic_filter(c, share_group=group), 1) for c in CHANNELS])
-        self.connected.set()
-        log.info("ingest subscribed", share_group=group, client_id=self.settings.client_id)
+
+    def _on_subscribe(self, _c: Any, _u: Any, _mid: int, reasons: Any, _p: Any) -> None:
+        refused = [str(r) for r in reasons if r.is_failure]
+        if refused:
+            log.error("broker refused ingest's subscriptions", reasons=refused)
+            return
+        self.connected.set()  # subscribed: from now on the broker keeps what arrives for us
+        log.info(
+            "ingest subscribed",
+            share_group=self.settings.share_group,
+            client_id=self.settings.client_id,
+        )
 
     def _on_disconnect(self, _c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self.connected.clear()
@@ -254,7 +264,7 @@ class IngestWorker:
             except Exception as exc:
                 first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 if not isinstance(exc, OperationalError | InterfaceError) or (
-                    self._database_answers() and not self._busy(exc, attempt)
+                    not self._busy(exc) and self._database_answers()
                 ):
                     raise _Refused(f"{type(exc).__name__}: {first}") from exc
                 self.db_failures += 1
@@ -272,9 +282,11 @@ class IngestWorker:
             self.database_ok = True
             return result
 
-    def _busy(self, exc: Exception, attempt: int) -> bool:
-        text_ = str(getattr(exc, "orig", exc)).lower()
-        return attempt < MAX_BUSY_RETRIES and any(w in text_ for w in BUSY_WORDS)
+    @staticmethod
+    def _busy(exc: Exception) -> bool:
+        """Locked, busy, a deadlock or a serialisation failure: try again, whatever it takes."""
+        message = str(getattr(exc, "orig", exc)).lower()
+        return any(w in message for w in BUSY_WORDS)
 
     def _database_answers(self) -> bool:
         try:

@@ -135,7 +135,7 @@ def _ingest(args: argparse.Namespace) -> int:
         from central.ingest.health import IngestCollector
 
         registry = CollectorRegistry()
-        registry.register(IngestCollector(worker))
+        registry.register(IngestCollector(lambda: worker))
         start_http_server(settings.ingest.metrics_port, "127.0.0.1", registry)
     watchdog = Watchdog(lambda: worker.health().alive)
     watchdog.start()
