@@ -97,6 +97,16 @@ def _check_text(value: str) -> str:
 GatewayId = Annotated[str, AfterValidator(_check_gateway_id)]
 MeterId = Annotated[str, AfterValidator(_check_meter_id)]
 AwareDatetime = Annotated[datetime, AfterValidator(_check_aware)]
+
+
+def _check_free_text(value: str) -> str:
+    """Free text (a reason) may hold line breaks, never NUL nor lone surrogates."""
+    for i, char in enumerate(value):
+        if char == "\x00" or unicodedata.category(char) == "Cs":
+            raise ValueError(f"character {char!r} at position {i}")
+    return value
+
+
 Text = Annotated[str, AfterValidator(_check_text)]
 Seq = Annotated[int, Field(strict=True, ge=0, le=MAX_SEQ)]
 
@@ -106,7 +116,7 @@ Text32 = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_chec
 Text64 = Annotated[str, Field(max_length=64), AfterValidator(_check_text)]
 Id64 = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_check_text)]
 Text128 = Annotated[str, Field(max_length=128), AfterValidator(_check_text)]
-Text4096 = Annotated[str, Field(max_length=4096), AfterValidator(_check_text)]
+Text4096 = Annotated[str, Field(max_length=4096), AfterValidator(_check_free_text)]
 
 
 class _Payload(BaseModel):
@@ -226,7 +236,7 @@ class Command(_Payload):
     """A downlink message. ``kind`` selects what ``args`` must hold."""
 
     v: Literal[1] = 1
-    id: str = Field(min_length=1, max_length=64)
+    id: Id64
     kind: Literal["read_now", "restart_bus", "set_log_level", "config", "print", "bill_cache"]
     args: dict[str, Any] = Field(default_factory=dict)
 
@@ -234,7 +244,7 @@ class Command(_Payload):
 class CommandReply(_Payload):
     v: Literal[1] = 1
     gateway_id: GatewayId
-    command_id: Id64
+    command_id: Text64  # empty when the command could not be read
     ok: bool
     reason: Text4096 = ""
     ts: AwareDatetime

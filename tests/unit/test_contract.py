@@ -132,6 +132,10 @@ def test_free_text_fields_refuse_nul_and_their_column_size() -> None:
         mqtt.Event(gateway_id="g", kind="k", ts=ts, subject="s" * 129)
     with pytest.raises(ValidationError, match="command_id"):
         mqtt.CommandReply(gateway_id="g", command_id="c" * 65, ok=True, ts=ts)
+    with pytest.raises(ValidationError, match="reason"):
+        mqtt.CommandReply(gateway_id="g", command_id="c", ok=True, ts=ts, reason="a\x00")
+    reply = mqtt.CommandReply(gateway_id="g", command_id="", ok=False, ts=ts, reason="a\nb")
+    assert reply.reason == "a\nb"  # free text keeps its lines
     with pytest.raises(ValidationError, match="software"):
         mqtt.GatewayStatus(gateway_id="g", state="online", ts=ts, software="\ud800")
 
