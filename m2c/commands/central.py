@@ -59,7 +59,19 @@ def _worker(settings: Any, engine: Any) -> Any:
     )
 
 
-def _serve_api(settings: Any, engine: Any, ingest: Any = None) -> None:
+def _stop_early() -> Any:
+    """From the first line on, SIGTERM/SIGINT ask for a clean stop (an event), also while the
+    app is still being built: a service stopped while starting still exits 0."""
+    import signal
+    import threading
+
+    asked = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: asked.set())
+    return asked
+
+
+def _serve_api(settings: Any, engine: Any, ingest: Any = None, *, asked: Any = None) -> None:
     """Serve until SIGTERM or SIGINT, then exit 0 (uvicorn alone re-raises the signal)."""
     import asyncio
     import contextlib
@@ -86,6 +98,8 @@ def _serve_api(settings: Any, engine: Any, ingest: Any = None) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, setattr, server, "should_exit", True)
+        if asked is not None and asked.is_set():
+            return  # asked to stop while starting
         await server.serve()
 
     app.state.commands.start()
@@ -98,6 +112,7 @@ def _serve_api(settings: Any, engine: Any, ingest: Any = None) -> None:
 def _run(args: argparse.Namespace) -> int:
     from central.ingest.watchdog import Watchdog
 
+    asked = _stop_early()
     settings = _load(args.config)
     engine = _engine(settings)
     worker = _worker(settings, engine)
@@ -105,7 +120,7 @@ def _run(args: argparse.Namespace) -> int:
     watchdog = Watchdog(lambda: worker.health().alive)
     watchdog.start()
     try:
-        _serve_api(settings, engine, worker)
+        _serve_api(settings, engine, worker, asked=asked)
     finally:
         watchdog.stop()
         worker.stop()
@@ -113,8 +128,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _api(args: argparse.Namespace) -> int:
+    asked = _stop_early()
     settings = _load(args.config)
-    _serve_api(settings, _engine(settings))
+    _serve_api(settings, _engine(settings), asked=asked)
     return 0
 
 
