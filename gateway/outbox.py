@@ -425,6 +425,12 @@ class Outbox:
                 ]
             return self._remove(msgs) if msgs else 0
 
+    def in_flight(self, msg: int) -> bool:
+        """True while the message has not left (neither confirmed nor acknowledged)."""
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM inflight WHERE msg = ?", (msg,)).fetchone()
+        return row is not None
+
     def message(self, msg: int) -> Message | None:
         """A message in flight, as formed (None once it has left)."""
         with self._lock:

@@ -409,6 +409,8 @@ class Uplink:
         leave: list[int] = []
         for message in done:
             if message.channel in self.confirmed:
+                if not self.outbox.in_flight(message.msg):
+                    continue  # central's confirmation came before the broker's PUBACK
                 attempts = self._attempts.get(message.msg, 0)
                 wait = min(MAX_CONFIRM_WAIT_S, self.settings.confirm_timeout_s * 2**attempts)
                 self._awaiting[(message.channel, message.seq)] = _Awaiting(
