@@ -165,3 +165,30 @@ def test_events_payments_and_replies_are_stored_once(engine: Engine) -> None:
     assert [r["command_id"] for r in api.get("/api/v1/gateways/gw-a/replies").json()] == ["c1"]
     q = api.get("/api/v1/ingest/quarantine").json()
     assert "P-1" in q["items"][0]["reason"]
+
+
+def test_the_largest_sequence_numbers_fit_gaps_and_their_sums(engine: Engine) -> None:
+    top = contract.MAX_SEQ
+    pay = contract.FieldPayment(
+        payment_id="P-big",
+        account="01234567890",
+        amount=1,
+        receipt_no="R",
+        cashier="An",
+        ts=NOW,
+        signature="c2ln",
+    )
+    store(
+        engine,
+        [
+            _batch(top, range(1)),
+            contract.FieldPaymentBatch(gateway_id="gw-a", seq=top, payments=(pay,)),
+        ],
+    )
+    api = Api(engine)
+    gw = api.get("/api/v1/gateways/gw-a").json()
+    assert gw["readings_seq"] == top
+    assert gw["open_gaps"] == 2
+    assert gw["missing_messages"] == 2 * top  # beyond 64 bits, and still right
+    assert [g["missing"] for g in api.get("/api/v1/gateways/gw-a/gaps").json()] == [top, top]
+    assert api.get("/api/v1/gateways").status_code == 200
