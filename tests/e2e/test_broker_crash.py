@@ -14,6 +14,7 @@ import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,7 +106,7 @@ def _wait_for_log(path: Path, text: str, timeout: float) -> None:
         time.sleep(0.1)
 
 
-def _run(tmp_path: Path, confirmed: str, *, settle_s: float) -> dict[str, object]:
+def _run(tmp_path: Path, confirmed: str, *, settle_s: float) -> dict[str, Any]:
     broker = Mosquitto(tmp_path / "mq")
     # As a power cut leaves it: the file is saved once a minute, never at a clean shutdown.
     conf = broker.conf.read_text().replace("autosave_interval 1", "autosave_interval 60")
