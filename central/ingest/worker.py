@@ -84,6 +84,7 @@ class IngestWorker:
         engine: Engine,
         *,
         max_messages: int = 200,
+        max_bytes: int = 8 * 1024 * 1024,
         receive_maximum: int = 1000,
         stall_s: float = 120.0,
         clock: Callable[[], float] = time.monotonic,
@@ -91,6 +92,7 @@ class IngestWorker:
         self.settings = settings
         self.engine = engine
         self.max_messages = max_messages
+        self.max_bytes = max_bytes  # per transaction: a few seconds of work at most
         self.receive_maximum = receive_maximum
         self.stall_s = stall_s
         self.clock = clock
@@ -193,11 +195,13 @@ class IngestWorker:
             batch = [self._queue.get(timeout=0.2)]
         except queue.Empty:
             return []
-        while len(batch) < self.max_messages:
+        size = len(batch[0].payload)
+        while len(batch) < self.max_messages and size < self.max_bytes:
             try:
                 batch.append(self._queue.get_nowait())
             except queue.Empty:
                 break
+            size += len(batch[-1].payload)
         return batch
 
     def _store_loop(self) -> None:
