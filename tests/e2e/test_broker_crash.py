@@ -114,7 +114,11 @@ def _run(tmp_path: Path, confirmed: str, *, settle_s: float) -> dict[str, Any]:
     broker.start()
     db = tmp_path / "central.db"
     central_cfg = tmp_path / "central.toml"
-    central_cfg.write_text(f"""
+
+    def central_config() -> str:
+        # A new HTTP port at every start: a port freed by a stopped central may meanwhile be
+        # the local end of some outgoing connection.
+        central_cfg.write_text(f"""
 database_url = "sqlite:///{db}"
 [broker]
 port = {broker.port}
@@ -122,6 +126,8 @@ client_id = "crash-central"
 [http]
 port = {free_port()}
 """)
+        return str(central_cfg)
+
     log = tmp_path / "central.log"
     configs = [_gateway_config(tmp_path, n, broker.port, confirmed) for n in range(GATEWAYS)]
     events: list[str] = []
@@ -132,7 +138,7 @@ port = {free_port()}
         events.append(f"{time.monotonic() - t0:5.1f}s {what}")
 
     def central() -> subprocess.Popen[bytes]:
-        return m2c("central", "run", "-c", str(central_cfg), log=log)
+        return m2c("central", "run", "-c", central_config(), log=log)
 
     def gateway(n: int) -> subprocess.Popen[bytes]:
         return m2c("gateway", "run", "-c", str(configs[n]), log=tmp_path / f"gw{n}.log")
