@@ -42,3 +42,29 @@ def test_without_systemd_nothing_is_sent() -> None:
     dog.start()
     assert dog.interval_s is None
     dog.stop()
+
+
+def test_a_silent_store_thread_is_not_alive(tmp_path: Path) -> None:
+    import threading
+
+    from central.db.engine import make_engine
+    from central.ingest.worker import IngestWorker
+    from central.settings import BrokerSettings
+
+    now = [1000.0]
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    worker = IngestWorker(BrokerSettings(port=1), engine, stall_s=120, clock=lambda: now[0])
+    hung = threading.Event()
+    thread = threading.Thread(target=hung.wait)  # a store thread stuck in a call
+    thread.start()
+    try:
+        worker._thread = thread
+        worker.heartbeat = now[0]
+        assert worker.health().alive
+        now[0] += 121  # silent past stall_s
+        assert not worker.health().alive
+        assert not worker.health().ok
+    finally:
+        hung.set()
+        thread.join(5)
+        engine.dispose()
