@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from central.api.limits import BodyLimits
+from central.auth import public
 from central.db.engine import make_engine, session_factory
+from central.ingest.health import IngestCollector, Watched, document
 from central.tariffs.catalog import DEFAULT_DIR, load_dir
 
 
@@ -24,8 +30,12 @@ def create_app(
     tariffs_dir: Path = DEFAULT_DIR,
     clock: Callable[[], datetime] = _now,
     limits: BodyLimits | None = None,
+    ingest: Watched | None = None,
 ) -> FastAPI:
-    """The app over ``engine`` (or a database URL). The schema must be migrated already."""
+    """The app over ``engine`` (or a database URL). The schema must be migrated already.
+
+    ``ingest``: the worker running in this process, watched by ``/healthz`` and ``/metrics``.
+    """
     from central.api import (
         billing,
         billing_lists,
@@ -64,10 +74,36 @@ def create_app(
     for module in (readings, gateways):  # these carry their /api/v1 prefix themselves
         app.include_router(module.router)
 
-    @app.get("/healthz", tags=["operations"])
-    def healthz() -> dict[str, str]:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return {"status": "ok", "database": engine.dialect.name}
+    app.state.ingest = ingest  # a process may attach its worker later
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(IngestCollector(lambda: app.state.ingest))
+
+    @app.get("/healthz", tags=["operations"], dependencies=[public()])
+    def healthz() -> JSONResponse:
+        """200 while the database answers and ingest (when this process runs it) is alive and
+        can store; 503 otherwise, with what failed. A broker away is "degraded", still 200."""
+        body: dict[str, Any] = {"status": "ok", "database": engine.dialect.name}
+        healthy = True
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except DBAPIError as exc:
+            healthy = False
+            body["database_error"] = str(exc.orig).splitlines()[0][:300]
+        watched: Watched | None = app.state.ingest
+        if watched is not None:
+            part = document(watched.health())
+            body["ingest"] = part
+            healthy = healthy and part["status"] != "failed"
+            if part["status"] == "degraded" and healthy:
+                body["status"] = "degraded"
+        if not healthy:
+            body["status"] = "failed"
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    @app.get("/metrics", tags=["operations"], dependencies=[public()])
+    def metrics() -> Response:
+        """Prometheus text format: ingest's liveness, lag, last stored time and counts."""
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -89,6 +89,20 @@ class IdentitySettings(_Section):
     )
 
 
+class IngestSettings(_Section):
+    max_messages: int = Field(default=200, ge=1, le=10_000, description="per transaction")
+    stall_s: float = Field(
+        default=120.0, gt=0, description="a store thread silent this long is unhealthy"
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="`m2c central ingest` only: serve Prometheus metrics on 127.0.0.1:<port>"
+        " (`central run` serves them at /metrics)",
+    )
+
+
 class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -103,6 +117,7 @@ class CentralSettings(BaseSettings):
     broker: BrokerSettings = BrokerSettings()
     http: HttpSettings = HttpSettings()
     identity: IdentitySettings = IdentitySettings()
+    ingest: IngestSettings = IngestSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -297,6 +297,8 @@ class Gateway:
                 "broker": f"{self.settings.mqtt.host}:{self.settings.mqtt.port}",
                 "acks_pending": self.uplink.acks_pending,
                 "readings_acked": self.uplink.published,
+                "awaiting_central": self.uplink.awaiting_central,
+                "resent_unconfirmed": self.uplink.resent_unconfirmed,
                 "connects": self.uplink.connects,
             },
             "outbox": {

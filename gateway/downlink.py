@@ -172,7 +172,7 @@ class Downlink:
         command_id = ""
         try:
             raw = json.loads(payload)
-            if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+            if isinstance(raw, dict) and isinstance(raw.get("id"), str) and raw["id"].isprintable():
                 command_id = raw["id"][:64]
             command = Command.model_validate(raw)
         except ValueError as exc:  # JSONDecodeError and ValidationError are ValueErrors

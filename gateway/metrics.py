@@ -58,7 +58,19 @@ class GatewayCollector(Collector):
         yield CounterMetricFamily("m2c_outbox_written", "Readings written", value=stats.written)
         yield CounterMetricFamily("m2c_outbox_dropped", "Readings dropped by quota", stats.dropped)
         yield CounterMetricFamily(
-            "m2c_uplink_acked_readings", "Readings acked by the broker", self.uplink.published
+            "m2c_uplink_acked_readings",
+            "Readings that left the outbox (confirmed by central, or PUBACKed where not confirmed)",
+            self.uplink.published,
+        )
+        yield GaugeMetricFamily(
+            "m2c_uplink_awaiting_central",
+            "Messages the broker acknowledged that central has not yet confirmed",
+            self.uplink.awaiting_central,
+        )
+        yield CounterMetricFamily(
+            "m2c_uplink_resent_unconfirmed",
+            "Messages sent again for want of central's confirmation",
+            self.uplink.resent_unconfirmed,
         )
         yield GaugeMetricFamily(
             "m2c_uplink_publish_rate", "Readings acknowledged per second", self.publish_rate()

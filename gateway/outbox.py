@@ -1,11 +1,12 @@
-"""The durable outbox: everything bound for central waits here until the broker acknowledged it.
+"""The durable outbox: everything bound for central waits here until it is safe at central.
 
 One SQLite file in WAL mode with ``synchronous=FULL`` (docs/durability.md says why): a committed
 ``put`` survives ``kill -9`` and a power cut. Items of several channels share the file —
-``readings``, ``events``, ``payments``, ``replies`` — and leave it only when
-:meth:`Outbox.acknowledge` is called for the message that carried them, i.e. on the broker's
-PUBACK. A message is formed once (table ``inflight``) and keeps its sequence number when it is
-resent after a restart, so central sees a gap in a gateway's sequence only where data was lost.
+``readings``, ``events``, ``payments``, ``replies`` — and leave it only when central confirmed
+it stored the message that carried them (:meth:`Outbox.confirm`, on central's ``IngestAck``),
+or, for a channel central does not confirm, on the broker's PUBACK (:meth:`Outbox.acknowledge`).
+A message is formed once (table ``inflight``) and keeps its sequence number when it is resent
+after a restart, so central sees a gap in a gateway's sequence only where data was lost.
 
 Sequence numbers are reserved in blocks in a small side file (``<outbox>.seq``): if the outbox
 file is ever found corrupt and replaced, numbering goes on above every number used before, and
@@ -399,31 +400,65 @@ class Outbox:
             return Message(msg, channel, seq, tuple(body for _, body in rows))
 
     def acknowledge(self, msgs: Iterable[int]) -> int:
-        """The broker acknowledged these messages: their items leave, in one transaction.
-        Returns how many readings left (an unknown or repeated ``msg`` is ignored)."""
+        """These messages are done with (the broker's PUBACK, for a channel central does not
+        confirm): their items leave, in one transaction. Returns how many readings left (an
+        unknown or repeated ``msg`` is ignored)."""
         wanted = list(msgs)
         if not wanted:
             return 0
-        readings = 0
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for msg in wanted:
-                    row = self._db.execute(
-                        "SELECT channel FROM inflight WHERE msg = ?", (msg,)
-                    ).fetchone()
-                    if row is None:
-                        continue
-                    n = self._db.execute("DELETE FROM items WHERE msg = ?", (msg,)).rowcount
-                    self._db.execute("DELETE FROM inflight WHERE msg = ?", (msg,))
-                    self._bump_depth(row[0], -n)
-                    if row[0] == "readings":
-                        readings += n
-                self._bump("acked", readings)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            return self._remove(wanted)
+
+    def confirm(self, channel: OutChannel, spans: Iterable[tuple[int, int]]) -> int:
+        """Central stored the messages of ``channel`` numbered in the inclusive ``spans``: their
+        items leave, in one transaction. Returns how many readings left; numbers of no message
+        in flight (confirmed before, or never formed) are ignored."""
+        with self._lock:
+            msgs: list[int] = []
+            for first, last in spans:
+                msgs += [
+                    m
+                    for (m,) in self._db.execute(
+                        "SELECT msg FROM inflight WHERE channel = ? AND seq BETWEEN ? AND ?",
+                        (channel, first, last),
+                    )
+                ]
+            return self._remove(msgs) if msgs else 0
+
+    def in_flight(self, msg: int) -> bool:
+        """True while the message has not left (neither confirmed nor acknowledged)."""
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM inflight WHERE msg = ?", (msg,)).fetchone()
+        return row is not None
+
+    def message(self, msg: int) -> Message | None:
+        """A message in flight, as formed (None once it has left)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT channel, seq FROM inflight WHERE msg = ?", (msg,)
+            ).fetchone()
+            return None if row is None else self._load(msg, row[0], row[1])
+
+    def _remove(self, msgs: list[int]) -> int:
+        readings = 0
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for msg in msgs:
+                row = self._db.execute(
+                    "SELECT channel FROM inflight WHERE msg = ?", (msg,)
+                ).fetchone()
+                if row is None:
+                    continue
+                n = self._db.execute("DELETE FROM items WHERE msg = ?", (msg,)).rowcount
+                self._db.execute("DELETE FROM inflight WHERE msg = ?", (msg,))
+                self._bump_depth(row[0], -n)
+                if row[0] == "readings":
+                    readings += n
+            self._bump("acked", readings)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
         return readings
 
     def stats(self) -> OutboxStats:

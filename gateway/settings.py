@@ -17,7 +17,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from contract.command_signature import parse_public_key
-from contract.mqtt import GATEWAY_ID_RE, METER_ID_RE
+from contract.mqtt import GATEWAY_ID_RE, MAX_BATCH_READINGS, MAX_MESSAGE_BYTES, METER_ID_RE
 from drivers.modbus.models import ModelCatalog, ModelError
 from gateway.polling.config import Bus, PollingConfig, bus_name
 
@@ -56,6 +56,23 @@ class MqttSettings(_Section):
     rate_limit_msgs_s: float = Field(default=200.0, gt=0, description="messages per second")
     reconnect_min_s: float = Field(default=0.5, gt=0)
     reconnect_max_s: float = Field(default=60.0, gt=0)
+    confirmed_channels: tuple[Literal["readings", "payments"], ...] = Field(
+        default=("readings",),
+        description="channels whose messages leave the outbox only when central confirms it"
+        " stored them (IngestAck); the others leave on the broker's PUBACK",
+    )
+    confirm_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="a message the broker acknowledged but central has not confirmed is sent"
+        " again after this (doubling per attempt, at most 10 minutes), and at every reconnect",
+    )
+    max_unconfirmed: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description="messages out and not yet confirmed by central; no new one is formed beyond",
+    )
 
     @field_validator("password")
     @classmethod
@@ -87,8 +104,15 @@ class MqttSettings(_Section):
 
 class OutboxSettings(_Section):
     path: Path = Path("var/gateway/outbox.db")
-    max_batch: int = Field(default=500, ge=1, le=10_000, description="readings per message")
-    max_message_bytes: int = Field(default=256 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_batch: int = Field(
+        default=500, ge=1, le=MAX_BATCH_READINGS, description="readings per message"
+    )
+    max_message_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        le=MAX_MESSAGE_BYTES - 4096,
+        description="bodies per message; the envelope adds at most 4 KiB",
+    )
     # Quota: when either limit is passed, readings go by ``drop_policy`` until 95 % remain.
     max_items: int = Field(default=5_000_000, ge=100)
     max_bytes: int = Field(default=1024 * 1024 * 1024, ge=64 * 1024)

@@ -1,10 +1,16 @@
-"""MQTT uplink: drains the outbox with QoS 1; a message's items leave only on its PUBACK.
+"""MQTT uplink: drains the outbox with QoS 1; a message's items leave only when central
+confirmed it stored them (``IngestAck`` on the gateway's ``ack`` topic), the broker's PUBACK
+only paces the stream. (Channels central does not confirm leave on the PUBACK.)
 
 paho's network loop runs in a thread of ours (so reconnects use our back-off with jitter, and a
 broker that refuses MQTT 5 is retried as 3.1.1). PUBACKs come back through ``on_publish``, which
 only queues the mid: paho calls it holding its own ``_out_message_mutex``, so it must not touch
-the outbox or any lock of ours. :meth:`Uplink.run` applies the queued acknowledgements, in one
-outbox transaction per turn, and forms new messages while fewer than ``max_inflight`` are out.
+the outbox or any lock of ours; confirmations from central are queued the same way.
+:meth:`Uplink.run` applies what was queued, in one outbox transaction per turn, and forms new
+messages while fewer than ``max_inflight`` await a PUBACK and fewer than ``max_unconfirmed``
+await central. A message the broker acknowledged but central did not confirm is sent again at
+every reconnect and after ``confirm_timeout_s`` (doubling per attempt): a broker that crashed
+after its PUBACK, before the message reached central, loses nothing.
 
 paho keeps unacknowledged messages in memory only, and resends them itself after a reconnect
 within one process; after a restart (or a new client, after a protocol fallback) the outbox
@@ -20,6 +26,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -28,6 +35,7 @@ import structlog
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from pydantic import ValidationError
 
 from contract import mqtt as contract
 from gateway.outbox import CHANNELS, Message, Outbox
@@ -36,6 +44,16 @@ from gateway.settings import MqttSettings
 log = structlog.get_logger(__name__)
 
 UNSUPPORTED_PROTOCOL = 0x84  # MQTT 5 CONNACK reason; paho maps a 3.1.1 "refused, version" to it
+MAX_CONFIRM_WAIT_S = 600.0
+
+
+@dataclass(slots=True)
+class _Awaiting:
+    """A message the broker acknowledged, waiting for central's confirmation."""
+
+    msg: int
+    due: float  # when it is sent again unless confirmed
+    attempts: int
 
 
 class TokenBucket:
@@ -87,10 +105,16 @@ class Uplink:
         self.max_message_bytes = max_message_bytes
         self.on_command = on_command
         self.rng = rng
+        self.clock = clock
+        self.confirmed: frozenset[str] = frozenset(settings.confirmed_channels)
         self.protocol: Literal["5", "3.1.1"] = settings.protocol
         self.bucket = TokenBucket(settings.rate_limit_msgs_s, clock=clock)
         # Touched only by the thread running ``run()``; paho's thread only queues PUBACK mids.
-        self._mid_to_msg: dict[int, int] = {}
+        self._mid_to_msg: dict[int, Message] = {}
+        self._awaiting: dict[tuple[str, int], _Awaiting] = {}  # (channel, seq): central's word
+        self._attempts: dict[int, int] = {}  # msg: times sent again for want of confirmation
+        self._confirms: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+        self._seen_connects = 0
         self._early_acks: set[int] = set()
         self._sent: set[int] = set()  # outbox messages handed to the current paho client
         self._acks: queue.SimpleQueue[int] = queue.SimpleQueue()
@@ -103,8 +127,11 @@ class Uplink:
         self._resend: list[Message] = []
         self._thread: threading.Thread | None = None
         # Figures for metrics and status (read from other threads; plain ints are fine).
-        self.published = 0  # readings acknowledged by the broker since start
-        self.messages_acked = 0
+        self.published = 0  # readings that left the outbox (confirmed by central) since start
+        self.messages_acked = 0  # PUBACKs
+        self.messages_confirmed = 0  # messages central confirmed
+        self.resent_unconfirmed = 0  # messages sent again for want of central's confirmation
+        self.bad_confirmations = 0
         self.connects = 0
         self.last_connected_at: float | None = None
         self.client = self._make_client()
@@ -117,6 +144,10 @@ class Uplink:
     @property
     def acks_pending(self) -> int:
         return len(self._mid_to_msg)
+
+    @property
+    def awaiting_central(self) -> int:
+        return len(self._awaiting)
 
     def _make_client(self) -> mqtt.Client:
         s = self.settings
@@ -172,7 +203,12 @@ class Uplink:
             retain=True,
         )
         self._control_mids.add(info.mid)
-        client.subscribe(contract.topic(self.gateway_id, "cmd"), qos=1)
+        client.subscribe(
+            [
+                (contract.topic(self.gateway_id, "cmd"), 1),
+                (contract.topic(self.gateway_id, "ack"), 1),
+            ]
+        )
         self._connected.set()
 
     def _on_disconnect(self, _c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
@@ -188,6 +224,9 @@ class Uplink:
         self._acks.put(mid)
 
     def _on_message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
+        if message.topic.endswith("/ack"):
+            self._confirms.put(bytes(message.payload))
+            return
         if self.on_command is not None:
             self.on_command(bytes(message.payload))
 
@@ -279,12 +318,14 @@ class Uplink:
         at most ``rate_limit_msgs_s`` per second."""
         while not stop.is_set():
             self.drain_acks()
+            self.drain_confirmations()
             wait = self.step()
             if wait:
                 await asyncio.sleep(wait)
             else:
                 await asyncio.sleep(0)
         self.drain_acks()
+        self.drain_confirmations()
 
     def step(self) -> float:
         """Publish at most one message; returns how long to wait before the next step."""
@@ -292,25 +333,47 @@ class Uplink:
             self._seen_generation = self._generation
             self._sent.clear()
             self._mid_to_msg.clear()
+            self._awaiting.clear()
             self._early_acks.clear()
             while not self._acks.empty():
                 self._acks.get_nowait()
             self._resend = self.outbox.pending_messages()  # formed before: same seq, first
         if not self._connected.is_set():
             return 0.05 * (1 + self.rng())
+        if self.connects != self._seen_connects:  # a new connection: resend what central lacks
+            self._seen_connects = self.connects
+            now = self.clock()
+            for waiting in self._awaiting.values():
+                waiting.due = min(waiting.due, now)
         if len(self._mid_to_msg) >= self.settings.max_inflight:
             return 0.002
         wait = self.bucket.take()
         if wait:
             return wait
-        message = self._next()
+        message = self._unconfirmed_due() or self._next()
         if message is None:
             self.bucket.tokens += 1  # nothing to send: give the token back
             return 0.05
         self._publish(message)
         return 0.0
 
+    def _unconfirmed_due(self) -> Message | None:
+        now = self.clock()
+        for key, waiting in list(self._awaiting.items()):
+            if waiting.due > now:
+                continue
+            del self._awaiting[key]
+            message = self.outbox.message(waiting.msg)
+            if message is None:  # confirmed meanwhile
+                continue
+            self._attempts[waiting.msg] = waiting.attempts + 1
+            self.resent_unconfirmed += 1
+            return message
+        return None
+
     def _next(self) -> Message | None:
+        if len(self._mid_to_msg) + len(self._awaiting) >= self.settings.max_unconfirmed:
+            return None
         while self._resend:
             resend = self._resend.pop(0)
             if resend.msg not in self._sent:
@@ -327,21 +390,65 @@ class Uplink:
         return None
 
     def drain_acks(self) -> int:
-        done: list[int] = []
+        done: list[Message] = []
         while True:
             try:
                 mid = self._acks.get_nowait()
             except queue.Empty:
                 break
-            msg = self._mid_to_msg.pop(mid, None)
-            if msg is None:
+            message = self._mid_to_msg.pop(mid, None)
+            if message is None:
                 self._early_acks.add(mid)  # PUBACK came before publish() returned its mid
             else:
-                done.append(msg)
-        if done:
-            self.published += self.outbox.acknowledge(done)
-            self.messages_acked += len(done)
+                done.append(message)
+        self._puback(done)
         return len(done)
+
+    def _puback(self, done: list[Message]) -> None:
+        """The broker has these: a confirmed channel waits for central, the others leave."""
+        leave: list[int] = []
+        for message in done:
+            if message.channel in self.confirmed:
+                if not self.outbox.in_flight(message.msg):
+                    continue  # central's confirmation came before the broker's PUBACK
+                attempts = self._attempts.get(message.msg, 0)
+                wait = min(MAX_CONFIRM_WAIT_S, self.settings.confirm_timeout_s * 2**attempts)
+                self._awaiting[(message.channel, message.seq)] = _Awaiting(
+                    message.msg, self.clock() + wait, attempts
+                )
+            else:
+                leave.append(message.msg)
+        if leave:
+            self.published += self.outbox.acknowledge(leave)
+        self.messages_acked += len(done)
+
+    def drain_confirmations(self) -> int:
+        """Apply central's confirmations: the messages leave the outbox."""
+        n = 0
+        while True:
+            try:
+                raw = self._confirms.get_nowait()
+            except queue.Empty:
+                return n
+            try:
+                ack = contract.IngestAck.model_validate_json(raw)
+            except ValidationError as exc:
+                self.bad_confirmations += 1
+                log.warning("malformed confirmation from central ignored", error=str(exc)[:200])
+                continue
+            if ack.gateway_id != self.gateway_id:
+                self.bad_confirmations += 1
+                log.warning("confirmation for another gateway ignored", gateway=ack.gateway_id)
+                continue
+            self.published += self.outbox.confirm(ack.channel, ack.seqs)
+            for first, last in ack.seqs:
+                for key in [
+                    k for k in self._awaiting if k[0] == ack.channel and first <= k[1] <= last
+                ]:
+                    waiting = self._awaiting.pop(key)
+                    self._attempts.pop(waiting.msg, None)
+                    self.messages_confirmed += 1
+            n += 1
 
     def payload(self, message: Message) -> bytes:
         """The wire form; batched channels are assembled from the stored JSON as is."""
@@ -369,7 +476,6 @@ class Uplink:
         self._sent.add(message.msg)
         if info.mid in self._early_acks:
             self._early_acks.discard(info.mid)
-            self.published += self.outbox.acknowledge([message.msg])
-            self.messages_acked += 1
+            self._puback([message])
         else:
-            self._mid_to_msg[info.mid] = message.msg
+            self._mid_to_msg[info.mid] = message

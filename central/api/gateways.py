@@ -90,11 +90,11 @@ class QuarantinePage(BaseModel):
 
 
 def _out(session: SessionDep, gw: GatewayRow) -> GatewayOut:
-    n, missing = session.execute(
-        select(
-            func.count(), func.coalesce(func.sum(SeqGap.last_seq - SeqGap.first_seq + 1), 0)
-        ).where(SeqGap.gateway_id == gw.gateway_id)
-    ).one()
+    # Summed here: gaps near 2^63 overflow SQLite's 64-bit sum.
+    spans = session.execute(
+        select(SeqGap.first_seq, SeqGap.last_seq).where(SeqGap.gateway_id == gw.gateway_id)
+    ).all()
+    n, missing = len(spans), sum(last - first + 1 for first, last in spans)
     return GatewayOut(
         gateway_id=gw.gateway_id,
         state=gw.state,

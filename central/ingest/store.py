@@ -11,7 +11,10 @@
   ``receipt_refused`` error event, and so is a receipt already counted under another id;
 * statuses, events and replies dated beyond central's clock plus ``max_skew`` are quarantined
   (a retained status from the future would otherwise pin a gateway's state);
-* anything unparseable: ``ingest_quarantine`` with its reason.
+* anything unparseable: ``ingest_quarantine`` with its reason (a batch whose envelope is sound
+  is stored in part: each bad reading is quarantined on its own);
+* implausible values (a negative register, a value no meter register holds) are stored with the
+  quality flag ``implausible``, never as good values; VEE checks them against the meter.
 
 Rows are inserted in identity order so that two workers inserting overlapping batches take
 their locks in the same order (no deadlock on PostgreSQL); gateway rows are locked in id order.
@@ -41,7 +44,7 @@ from central.db.models.ingest import (
 from central.db.models.readings import ReadingRow
 from central.identity.enrollment import receipt_keys
 from central.ingest.gaps import advance, fill
-from central.ingest.parse import Ignored, Payload, Rejected
+from central.ingest.parse import Ignored, Item, Partial, Payload, Rejected, printable
 from central.ingest.receipts import refusal
 from contract import mqtt as contract
 
@@ -51,6 +54,17 @@ GAPS: Table = SeqGap.__table__  # type: ignore[assignment]
 QUARANTINE: Table = QuarantineRow.__table__  # type: ignore[assignment]
 PAYMENTS: Table = FieldPaymentRow.__table__  # type: ignore[assignment]
 IDENTITY = ["meter_id", "quantity", "ts"]
+CUMULATIVE = ("energy", "volume", "counter", "register")
+IMPLAUSIBLE_ABS = 1e12  # beyond any meter register's digits
+
+
+def quality(r: contract.Reading) -> str:
+    """The stored quality flags: the gateway's, plus ``implausible`` where the value cannot be
+    a measurement (a negative cumulative register, or a magnitude no register holds)."""
+    flags = ",".join(r.quality)
+    if abs(r.value) >= IMPLAUSIBLE_ABS or (r.value < 0 and r.quantity.startswith(CUMULATIVE)):
+        return f"{flags},implausible" if flags else "implausible"
+    return flags
 
 
 @dataclass
@@ -81,17 +95,28 @@ def _insert(conn: Connection, table: Any) -> Any:
     raise ValueError(f"unsupported database {conn.dialect.name!r}")
 
 
+def expand(items: Sequence[Item]) -> list[Payload | Rejected | Ignored]:
+    out: list[Payload | Rejected | Ignored] = []
+    for item in items:
+        if isinstance(item, Partial):
+            out.append(item.batch)
+            out.extend(item.rejected)
+        else:
+            out.append(item)
+    return out
+
+
 def store(
     engine: Engine,
-    items: Sequence[Payload | Rejected | Ignored],
+    parsed: Sequence[Item],
     *,
     max_skew: timedelta = timedelta(minutes=5),
     now: datetime | None = None,
 ) -> StoreResult:
-    """Write ``items`` in one transaction; raises SQLAlchemyError (nothing written) on failure."""
+    """Write ``parsed`` in one transaction; raises (nothing written) on failure."""
     now = now or datetime.now(UTC)
-    result = StoreResult(messages=len(items))
-    items = _bound_by_clock(items, now + max_skew, result)
+    result = StoreResult(messages=len(parsed))
+    items = _bound_by_clock(expand(parsed), now + max_skew, result)
     batches = [i for i in items if isinstance(i, contract.ReadingsBatch)]
     payments = [i for i in items if isinstance(i, contract.FieldPaymentBatch)]
     rejected = [i for i in items if isinstance(i, Rejected)]
@@ -106,9 +131,9 @@ def store(
                 QUARANTINE.insert(),
                 [
                     {
-                        "topic": r.topic[:256],
+                        "topic": printable(r.topic, 256)[:256],
                         "payload": r.payload,
-                        "reason": r.reason,
+                        "reason": printable(r.reason, 4000),
                         "received_at": now,
                     }
                     for r in rejected
@@ -173,7 +198,7 @@ def _readings_generic(
             "ts": r.ts,
             "value": r.value,
             "unit": r.unit,
-            "quality": ",".join(r.quality),
+            "quality": quality(r),
             "source": "gateway",
             "gateway_id": batch.gateway_id,
             "seq": batch.seq,
@@ -224,7 +249,7 @@ def _copy_text(rows: list[tuple[contract.Reading, contract.ReadingsBatch]], now:
     return "".join(
         [
             f"{r.meter_id}\t{r.quantity}\t{r.ts.isoformat()}\t{r.value!r}\t"
-            f"{r.unit.translate(_ESCAPES)}\t{','.join(r.quality)}\tgateway\t"
+            f"{r.unit.translate(_ESCAPES)}\t{quality(r)}\tgateway\t"
             f"{b.gateway_id}\t{b.seq}\t{received}\n"
             for r, b in rows
         ]

@@ -5,7 +5,9 @@ Flags (REFERENCE §6): ``negative`` (the register went backwards), ``rollover`` 
 use far from the customer's history), ``spike`` (one interval far above its neighbours),
 ``gap`` (too long without a reading), ``duplicate`` (two readings at one instant),
 ``future`` (a timestamp ahead of the clock), ``out_of_order`` (it arrived after a later
-reading), ``meter_exchanged`` (a meter exchange between this reading and the previous one).
+reading), ``meter_exchanged`` (a meter exchange between this reading and the previous one),
+``negative_value`` (a register below zero) and ``beyond_register`` (a value the meter's
+``digits`` cannot show): implausible values a meter cannot have measured.
 """
 
 from __future__ import annotations
@@ -90,6 +92,12 @@ def validate(
     for i, p in enumerate(ordered):
         if p.ts > now + limits.future_tolerance:
             found.append(Finding(i, "future", f"{p.ts.isoformat()} is ahead of the clock"))
+        if p.value < 0:
+            found.append(Finding(i, "negative_value", f"{p.value} is below zero"))
+        elif p.value >= 10.0**ctx.digits:
+            found.append(
+                Finding(i, "beyond_register", f"{p.value} needs more than {ctx.digits} digits")
+            )
         if i == 0:
             rates.append(0.0)
             continue

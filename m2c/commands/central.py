@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,21 +52,32 @@ def _engine(settings: Any) -> Any:
     return engine
 
 
-def _early_stop() -> Any:
-    """SIGTERM or SIGINT before the server's own handlers are in place still ends the process
-    cleanly (exit 0) once it has started, instead of killing it half-way."""
+def _worker(settings: Any, engine: Any) -> Any:
+    from central.ingest.worker import IngestWorker
+
+    return IngestWorker(
+        settings.broker,
+        engine,
+        max_messages=settings.ingest.max_messages,
+        stall_s=settings.ingest.stall_s,
+        max_skew=timedelta(seconds=settings.identity.max_clock_skew_s),
+    )
+
+
+def _stop_early() -> Any:
+    """From the first line on, SIGTERM/SIGINT ask for a clean stop (an event), also while the
+    app is still being built: a service stopped while starting still exits 0."""
     import signal
     import threading
 
-    early = threading.Event()
+    asked = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: early.set())
-    return early
+        signal.signal(sig, lambda *_: asked.set())
+    return asked
 
 
-def _serve_api(settings: Any, engine: Any, early: Any) -> None:
-    """Serve until SIGTERM or SIGINT, then exit 0 (uvicorn alone re-raises the signal).
-    ``early`` is set by a signal that came while the process was still starting."""
+def _serve_api(settings: Any, engine: Any, ingest: Any = None, *, asked: Any = None) -> None:
+    """Serve until SIGTERM or SIGINT, then exit 0 (uvicorn alone re-raises the signal)."""
     import asyncio
     import contextlib
     import signal
@@ -84,11 +96,11 @@ def _serve_api(settings: Any, engine: Any, early: Any) -> None:
         def capture_signals(self) -> Iterator[None]:
             yield
 
+    app = create_app(engine, ingest=ingest)
     try:
         signing_key = load_or_create(settings.identity.command_key)
     except CommandKeyError as exc:
         raise ConfigError(f"identity.command_key: {exc}") from exc
-    app = create_app(engine)
     app.state.commands = CommandPublisher(  # POST /gateways/{id}/commands
         settings.broker,
         signing_key=signing_key,
@@ -102,8 +114,8 @@ def _serve_api(settings: Any, engine: Any, early: Any) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, setattr, server, "should_exit", True)
-        if early.is_set():
-            server.should_exit = True
+        if asked is not None and asked.is_set():
+            return  # asked to stop while starting
         await server.serve()
 
     app.state.commands.start()
@@ -113,32 +125,28 @@ def _serve_api(settings: Any, engine: Any, early: Any) -> None:
         app.state.commands.stop()
 
 
-def _worker(settings: Any, engine: Any) -> Any:
-    from datetime import timedelta
-
-    from central.ingest.worker import IngestWorker
-
-    skew = timedelta(seconds=settings.identity.max_clock_skew_s)
-    return IngestWorker(settings.broker, engine, max_skew=skew)
-
-
 def _run(args: argparse.Namespace) -> int:
-    early = _early_stop()
+    from central.ingest.watchdog import Watchdog
+
+    asked = _stop_early()
     settings = _load(args.config)
     engine = _engine(settings)
     worker = _worker(settings, engine)
     worker.start()
+    watchdog = Watchdog(lambda: worker.health().alive)
+    watchdog.start()
     try:
-        _serve_api(settings, engine, early)
+        _serve_api(settings, engine, worker, asked=asked)
     finally:
+        watchdog.stop()
         worker.stop()
     return 0
 
 
 def _api(args: argparse.Namespace) -> int:
-    early = _early_stop()
+    asked = _stop_early()
     settings = _load(args.config)
-    _serve_api(settings, _engine(settings), early)
+    _serve_api(settings, _engine(settings), asked=asked)
     return 0
 
 
@@ -146,16 +154,29 @@ def _ingest(args: argparse.Namespace) -> int:
     import signal
     import threading
 
+    from central.ingest.watchdog import Watchdog
+
     settings = _load(args.config)
     worker = _worker(settings, _engine(settings))
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     worker.start()
+    if settings.ingest.metrics_port is not None:
+        from prometheus_client import CollectorRegistry, start_http_server
+
+        from central.ingest.health import IngestCollector
+
+        registry = CollectorRegistry()
+        registry.register(IngestCollector(lambda: worker))
+        start_http_server(settings.ingest.metrics_port, "127.0.0.1", registry)
+    watchdog = Watchdog(lambda: worker.health().alive)
+    watchdog.start()
     try:
         done.wait()
     except KeyboardInterrupt:
         pass
     finally:
+        watchdog.stop()
         worker.stop()
     return 0
 

@@ -16,6 +16,7 @@ from gateway.settings import MqttSettings
 from gateway.uplink import Uplink
 from m2c.mosquitto import Mosquitto
 from tests.bench.common import running, wait_connected
+from tests.support.central_ingest import central_ingest
 from tests.support.readings import reading
 
 
@@ -38,8 +39,8 @@ def drain_rate(folder: Path, total: int, max_batch: int) -> tuple[float, int]:
         box.put([reading(k) for k in range(i, min(i + 10_000, total))])
     settings = MqttSettings(port=broker.port, rate_limit_msgs_s=100_000, max_inflight=50)
     uplink = Uplink(settings, "bench", box, max_batch=max_batch, max_message_bytes=4 * 2**20)
-    try:
-        with running(uplink):
+    try:  # through a real central (SQLite): a reading leaves only on its confirmation
+        with central_ingest(broker.port, folder / f"c{max_batch}.db"), running(uplink):
             wait_connected(uplink)
             t = time.perf_counter()
             while box.stats().depth:
@@ -62,7 +63,10 @@ def main() -> None:
         for batch in (1, 10, 100, 1000):
             n = min(args.write, 2000 * batch)
             print(f"  batch {batch:5d}: {write_rate(folder, batch, n):10,.0f} readings/s")
-        print(f"outbox drain to a local Mosquitto, ack before delete ({args.drain:,} readings)")
+        print(
+            f"outbox drain to a local Mosquitto and central ingest (SQLite), deleted on"
+            f" central's confirmation ({args.drain:,} readings)"
+        )
         for max_batch in (100, 500, 2000):
             rate, messages = drain_rate(folder / f"b{max_batch}", args.drain, max_batch)
             print(

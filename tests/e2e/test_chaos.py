@@ -87,9 +87,15 @@ def test_every_reading_arrives_exactly_once_through_chaos(
     tmp_path: Path, mosquitto: Mosquitto
 ) -> None:
     db = tmp_path / "central.db"
-    http_port = free_port()
     central_cfg = tmp_path / "central.toml"
-    central_cfg.write_text(f"""
+    http_port = 0
+
+    def central_config() -> str:
+        # A new HTTP port at every start: a port freed by a stopped central may meanwhile be
+        # the local end of some outgoing connection.
+        nonlocal http_port
+        http_port = free_port()
+        central_cfg.write_text(f"""
 database_url = "sqlite:///{db}"
 [identity]
 command_key = "{tmp_path / "command-key.pem"}"
@@ -99,6 +105,8 @@ client_id = "chaos-central"
 [http]
 port = {http_port}
 """)
+        return str(central_cfg)
+
     configs = [_gateway_config(tmp_path, n, mosquitto.port) for n in range(GATEWAYS)]
     want: set[tuple[str, str, str]] = set()
     for _, specs in configs:
@@ -106,7 +114,7 @@ port = {http_port}
             want |= expected(spec)
 
     def central() -> subprocess.Popen[bytes]:
-        return m2c("central", "run", "-c", str(central_cfg), log=tmp_path / "central.log")
+        return m2c("central", "run", "-c", central_config(), log=tmp_path / "central.log")
 
     def gateway(n: int) -> subprocess.Popen[bytes]:
         return m2c("gateway", "run", "-c", str(configs[n][0]), log=tmp_path / f"gw{n}.log")

@@ -15,7 +15,7 @@ from central.db.engine import make_engine
 from central.db.migrate import upgrade
 from central.db.models.readings import ReadingRow
 from central.identity.enrollment import enroll
-from central.ingest.parse import Rejected, parse
+from central.ingest.parse import parse
 from central.ingest.store import store
 from contract import mqtt as contract
 from contract.command_signature import public_key_text
@@ -121,7 +121,9 @@ def test_malformed_payloads_are_quarantined_and_the_rest_stored(engine: Engine) 
         parse("somewhere/else", b"{}"),
         parse("m2c/v1/gw/gw-a/readings", good.model_dump_json().encode()),
     ]
-    assert sum(isinstance(i, Rejected) for i in items) == 4
+    assert [type(i).__name__ for i in items] == ["Rejected"] * 2 + ["Partial", "Rejected"] + [
+        "ReadingsBatch"
+    ]
     result = store(engine, items)  # type: ignore[arg-type]
     assert (result.quarantined, result.readings_new) == (4, 10)
     page = Api(engine).get("/api/v1/ingest/quarantine").json()
@@ -179,3 +181,30 @@ def test_events_payments_and_replies_are_stored_once(engine: Engine, tmp_path: P
     assert [r["command_id"] for r in api.get("/api/v1/gateways/gw-a/replies").json()] == ["c1"]
     q = api.get("/api/v1/ingest/quarantine").json()
     assert "P-1" in q["items"][0]["reason"]
+
+
+def test_the_largest_sequence_numbers_fit_gaps_and_their_sums(engine: Engine) -> None:
+    top = contract.MAX_SEQ
+    pay = contract.FieldPayment(
+        payment_id="P-big",
+        account="01234567890",
+        amount=1,
+        receipt_no="R",
+        cashier="An",
+        ts=NOW,
+        signature="c2ln",
+    )
+    store(
+        engine,
+        [
+            _batch(top, range(1)),
+            contract.FieldPaymentBatch(gateway_id="gw-a", seq=top, payments=(pay,)),
+        ],
+    )
+    api = Api(engine)
+    gw = api.get("/api/v1/gateways/gw-a").json()
+    assert gw["readings_seq"] == top
+    assert gw["open_gaps"] == 2
+    assert gw["missing_messages"] == 2 * top  # beyond 64 bits, and still right
+    assert [g["missing"] for g in api.get("/api/v1/gateways/gw-a/gaps").json()] == [top, top]
+    assert api.get("/api/v1/gateways").status_code == 200

@@ -113,6 +113,8 @@ async def test_a_synthetic_meter_counts_its_reads_in_its_record() -> None:
 class _Uplink:
     published = 0
     acks_pending = 0
+    awaiting_central = 0
+    resent_unconfirmed = 0
     connected = True
 
 

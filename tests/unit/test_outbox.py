@@ -173,3 +173,22 @@ def _bodies(box: Outbox, channel: str) -> list[str]:
         out += m.bodies
         box.acknowledge([m.msg])
     return out
+
+
+def test_confirm_removes_messages_by_channel_and_sequence_ranges(tmp_path: Path) -> None:
+    box = _open(tmp_path / "o.db")
+    box.put([reading(k) for k in range(50)])
+    msgs = [box.next_message("readings", max_items=10, max_bytes=1 << 20) for _ in range(5)]
+    assert [m.seq for m in msgs if m] == [0, 1, 2, 3, 4]
+    assert box.confirm("payments", [(0, 4)]) == 0  # another channel's numbers
+    assert box.confirm("readings", [(1, 2), (4, 4)]) == 30
+    assert box.confirm("readings", [(1, 2)]) == 0  # again: a no-op
+    assert [m.seq for m in box.pending_messages()] == [0, 3]
+    assert box.message(msgs[0].msg) == msgs[0]  # type: ignore[union-attr]
+    assert box.message(msgs[1].msg) is None  # type: ignore[union-attr]
+    stats = box.stats()
+    assert (stats.depth, stats.acked, stats.inflight) == (20, 30, 2)
+    box.close()
+    again = _open(tmp_path / "o.db")  # after a restart the rest is still owed
+    assert [m.seq for m in again.pending_messages()] == [0, 3]
+    again.close()

@@ -62,3 +62,26 @@ def test_systemd_analyze_verify_finds_nothing(tmp_path: Path) -> None:
         check=False,
     )
     assert "notifyy" in out.stderr
+
+
+SANDBOX_PREFIXES = ("Protect", "Private", "Restrict", "NoNewPrivileges", "SystemCall", "Capab")
+
+
+def test_central_units_feed_a_watchdog_and_share_one_sandbox() -> None:
+    central = _unit("meter2cash-central.service")["Service"]
+    ingest = _unit("meter2cash-ingest@.service")["Service"]
+    for service in (central, ingest):
+        assert service["Type"] == "notify"
+        assert service["NotifyAccess"] == "main"
+        assert int(service["WatchdogSec"]) > 0
+        assert service["Restart"] == "always"
+    sandbox = {k: v for k, v in central.items() if k.startswith(SANDBOX_PREFIXES)}
+    for key in (
+        "ProtectClock",
+        "ProtectKernelLogs",
+        "ProtectHostname",
+        "RestrictRealtime",
+        "ProtectProc",
+    ):
+        assert key in sandbox, key
+    assert {k: v for k, v in ingest.items() if k.startswith(SANDBOX_PREFIXES)} == sandbox

@@ -80,3 +80,10 @@ def test_estimates() -> None:
         average_daily([(T0, 1.0)])
     with pytest.raises(EstimateError):
         prorate((T0, 5.0), (T0 + timedelta(days=1), 4.0), T0)
+
+
+def test_implausible_values_are_flagged() -> None:
+    six = MeterContext(digits=6)
+    assert (0, "negative_value") in flags(pts((0, -5), (30, 10)), six)
+    assert flags(pts((0, 100), (30, 1_000_000)), six) == [(1, "beyond_register")]
+    assert (1, "beyond_register") not in flags(pts((0, 100), (30, 999_999)), six)
