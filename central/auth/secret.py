@@ -61,3 +61,18 @@ def _read(path: Path) -> bytes:
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         log.warning("auth_secret_file_readable_by_others", path=str(path), mode=oct(mode & 0o777))
     return check(data, str(path))
+
+
+def load_configured(settings: AuthSettings) -> str:
+    """Check the configured secret without generating one; say where it comes from."""
+    if settings.secret is not None:
+        check(settings.secret.get_secret_value().encode(), "M2C_CENTRAL_AUTH__SECRET")
+        return "from the environment"
+    if settings.secret_file is not None:
+        _read(settings.secret_file)
+        return f"from {settings.secret_file}"
+    path = settings.generated_secret_file
+    if path.exists():
+        _read(path)
+        return f"from {path} (generated)"
+    return f"to be generated into {path} at first start"
