@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
+from central.auth import openapi as auth_openapi
 from central.auth import public
 from central.auth.service import Authenticator
 from central.db.engine import make_engine, session_factory
@@ -66,6 +67,8 @@ def create_app(
         app.include_router(module.router, prefix="/api/v1")
     for module in (readings, gateways):  # these carry their /api/v1 prefix themselves
         app.include_router(module.router)
+
+    auth_openapi.document(app)
 
     @app.get("/healthz", tags=["operations"], dependencies=[public()])
     def healthz() -> dict[str, str]:

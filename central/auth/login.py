@@ -12,6 +12,7 @@ import uuid
 from collections import OrderedDict
 from datetime import datetime, timedelta
 
+import structlog
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,7 @@ from central.db.models.auth import RefreshTokenRow, UserRow
 from central.settings import AuthSettings
 
 BAD_LOGIN = "incorrect login or password"
+log = structlog.get_logger(__name__)
 
 
 class UnknownNames:
@@ -91,6 +93,7 @@ def _failed(session: Session, user: UserRow, now: datetime, settings: AuthSettin
     if user.failed_logins >= settings.max_failed_logins:
         user.failed_logins = 0
         user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+        log.warning("login_locked", login=user.login, until=user.locked_until.isoformat())
     session.commit()
 
 

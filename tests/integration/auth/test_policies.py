@@ -66,3 +66,18 @@ def test_public_routes_are_the_ones_open_by_nature() -> None:
         ("GET", "/api/v1/tariffs/{code}"),
         ("POST", "/api/v1/tariffs/{code}/quote"),
     }
+
+
+def test_the_openapi_document_names_the_credentials_and_the_refusals() -> None:
+    app = create_app("sqlite://")
+    doc = app.openapi()
+    schemes = doc["components"]["securitySchemes"]
+    assert schemes["bearer"]["flows"]["password"]["tokenUrl"] == "/api/v1/auth/token"
+    assert schemes["apiKey"] == {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+    for rule in rules(app):
+        operation = doc["paths"][rule.path][rule.method.lower()]
+        if rule.public:
+            assert "security" not in operation, rule
+            continue
+        assert operation["security"] == [{"bearer": []}, {"apiKey": []}], rule
+        assert {"401", "403"} <= set(operation["responses"]), rule
