@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,12 +57,12 @@ def create_app(
     app.state.sessions = session_factory(engine)
     app.state.clock = clock
     app.state.tariff_files = load_dir(tariffs_dir)
-    authenticator = Authenticator(
-        app.state.sessions, clock, settings=auth_settings or AuthSettings()
+    app.state.auth = Authenticator(
+        app.state.sessions,
+        clock,
+        settings=auth_settings or AuthSettings(),
+        secret=auth_secret if auth_secret is not None else secrets.token_bytes(32),
     )
-    if auth_secret is not None:
-        authenticator.secret = auth_secret
-    app.state.auth = authenticator
     errors.install(app)
     for module in (auth, tariffs, records, readings_manual, billing):
         app.include_router(module.router, prefix="/api/v1")
