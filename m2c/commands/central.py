@@ -28,6 +28,13 @@ def register(subparsers: Any) -> None:
         p = sub.add_parser(name, help=text, description=text)
         _config(p)
         p.set_defaults(func=func)
+        if name == "policy":
+            p.add_argument(
+                "--write",
+                type=Path,
+                default=None,
+                help="replace the table in this file (docs/security.md) instead of printing it",
+            )
     from m2c.commands._central_auth import add_actions
 
     add_actions(sub, _config)
@@ -204,7 +211,17 @@ def _refuse_plaintext(settings: Any) -> None:
 
 def _policy(args: argparse.Namespace) -> int:
     from central.app import create_app
-    from central.auth.matrix import markdown
+    from central.auth.matrix import BEGIN, END, markdown
 
-    print(markdown(create_app("sqlite://")), end="")
+    table = markdown(create_app("sqlite://"))
+    if args.write is None:
+        print(table, end="")
+        return 0
+    text = args.write.read_text("utf-8")
+    if BEGIN not in text or END not in text:
+        raise ConfigError(f"{args.write}: no policy table markers to replace")
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1].removeprefix("\n")
+    args.write.write_text(head + table + tail, "utf-8")
+    print(f"{args.write}: policy table updated")
     return 0

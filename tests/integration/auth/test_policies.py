@@ -45,7 +45,7 @@ def test_docs_carry_the_served_table() -> None:
     text = DOC.read_text("utf-8")
     documented = text[text.index(BEGIN) : text.index(END) + len(END)] + "\n"
     assert documented == markdown(create_app("sqlite://")), (
-        "docs/security.md is out of date: regenerate its table with `m2c central policy`"
+        "docs/security.md is out of date: `m2c central policy --write docs/security.md`"
     )
 
 
