@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,9 +15,12 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from central.api.limits import BodyLimits
+from central.auth import openapi as auth_openapi
 from central.auth import public
+from central.auth.service import Authenticator
 from central.db.engine import make_engine, session_factory
 from central.ingest.health import IngestCollector, Watched, document
+from central.settings import AuthSettings
 from central.tariffs.catalog import DEFAULT_DIR, load_dir
 
 
@@ -31,12 +35,17 @@ def create_app(
     clock: Callable[[], datetime] = _now,
     limits: BodyLimits | None = None,
     ingest: Watched | None = None,
+    auth_settings: AuthSettings | None = None,
+    auth_secret: bytes | None = None,
 ) -> FastAPI:
     """The app over ``engine`` (or a database URL). The schema must be migrated already.
 
     ``ingest``: the worker running in this process, watched by ``/healthz`` and ``/metrics``.
+    ``auth_secret`` signs access tokens (``central.auth.secret.load`` reads the configured
+    one); without it the app makes a random one, and its tokens die with it.
     """
     from central.api import (
+        auth,
         billing,
         billing_lists,
         errors,
@@ -68,11 +77,28 @@ def create_app(
     app.state.sessions = session_factory(engine)
     app.state.clock = clock
     app.state.tariff_files = load_dir(tariffs_dir)
+    app.state.auth = Authenticator(
+        app.state.sessions,
+        clock,
+        settings=auth_settings or AuthSettings(),
+        secret=auth_secret if auth_secret is not None else secrets.token_bytes(32),
+    )
     errors.install(app)
-    for module in (tariffs, records, readings_manual, billing, identities, lists, billing_lists):
+    for module in (
+        auth,
+        tariffs,
+        records,
+        readings_manual,
+        billing,
+        identities,
+        lists,
+        billing_lists,
+    ):
         app.include_router(module.router, prefix="/api/v1")
     for module in (readings, gateways):  # these carry their /api/v1 prefix themselves
         app.include_router(module.router)
+
+    auth_openapi.document(app)
 
     app.state.ingest = ingest  # a process may attach its worker later
     registry = CollectorRegistry(auto_describe=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -106,6 +106,29 @@ class IngestSettings(_Section):
 class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    tls_certfile: Path | None = Field(default=None, description="serve HTTPS with this chain")
+    tls_keyfile: Path | None = None
+    allow_plaintext: bool = Field(
+        default=False,
+        description="serve plain HTTP on a non-loopback address (behind a TLS proxy only)",
+    )
+
+
+class AuthSettings(_Section):
+    secret_file: Path | None = Field(
+        default=None, description="file holding the token-signing secret (at least 32 bytes)"
+    )
+    secret: SecretStr | None = Field(
+        default=None, description="the secret itself; set it as M2C_CENTRAL_AUTH__SECRET"
+    )
+    generated_secret_file: Path = Field(
+        default=Path("var/central/auth-secret"),
+        description="where a secret is generated (0600) when none is configured",
+    )
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=14, ge=1, le=365)
+    max_failed_logins: int = Field(default=5, ge=1, le=100)
+    lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
 
 class CentralSettings(BaseSettings):
@@ -118,6 +141,7 @@ class CentralSettings(BaseSettings):
     http: HttpSettings = HttpSettings()
     identity: IdentitySettings = IdentitySettings()
     ingest: IngestSettings = IngestSettings()
+    auth: AuthSettings = AuthSettings()
 
     @classmethod
     def settings_customise_sources(

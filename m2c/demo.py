@@ -14,12 +14,16 @@ import sys
 import time
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
 import uvicorn
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from central.app import create_app
+from central.auth import Role, apikeys
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
 from central.ingest.worker import IngestWorker
@@ -47,6 +51,18 @@ class DemoOptions:
     duration_s: float | None = None
 
 
+def _demo_key(engine: Engine) -> str:
+    """An admin API key for this run of the demo (its database is new each run)."""
+    with Session(engine) as session:
+        _row, key = apikeys.create(session, "demo-admin", [Role.ADMIN], clock=_now)
+        session.commit()
+    return key
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 async def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
     work = options.workdir
     if work.exists():
@@ -60,6 +76,9 @@ async def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
 
     engine = make_engine(f"sqlite:///{work / 'central.db'}")
     await asyncio.to_thread(upgrade, engine)
+    key = _demo_key(engine)
+    (work / "api-key").write_text(key + "\n")
+    (work / "api-key").chmod(0o600)
     worker = IngestWorker(BrokerSettings(port=broker.port), engine)
     worker.start()
     server = uvicorn.Server(
@@ -92,8 +111,17 @@ async def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
         f"central on {base}",
         file=out,
     )
-    print(f"  try: curl {base}/api/v1/meters/sdm630-1/readings?quantity=energy_import", file=out)
-    print(f"       open {base}/docs for the API; Ctrl-C to stop", file=out)
+    print(f"  an admin API key for this run is in {work / 'api-key'}:", file=out)
+    print(f"       export M2C_KEY=$(cat {work / 'api-key'})", file=out)
+    print(
+        f'  try: curl -H "X-API-Key: $M2C_KEY" '
+        f"'{base}/api/v1/meters/sdm630-1/readings?quantity=energy_import'",
+        file=out,
+    )
+    print(
+        f"       open {base}/docs for the API (Authorize: paste the key as apiKey); Ctrl-C to stop",
+        file=out,
+    )
     printed = await print_demo(work / "printouts", transport="ble")
     print(
         f"  printed a bill notice and a signed receipt over simulated Bluetooth: "

@@ -8,6 +8,8 @@ from sqlalchemy import select
 
 from central.api.deps import SessionDep
 from central.api.types import KeyPath, KeyQuery, Limit, MomentQuery
+from central.auth import allow
+from central.auth.roles import READERS
 from central.db.models.readings import ReadingRow
 from central.types import Instant
 
@@ -26,7 +28,9 @@ class ReadingOut(BaseModel):
     received_at: Instant
 
 
-@router.get("/meters/{meter_id}/readings", response_model=list[ReadingOut])
+@router.get(
+    "/meters/{meter_id}/readings", response_model=list[ReadingOut], dependencies=[allow(*READERS)]
+)
 def meter_readings(
     meter_id: KeyPath,
     session: SessionDep,

@@ -8,6 +8,8 @@ from pydantic import BaseModel
 from central.api.deps import ClockDep, OperatorDep, SessionDep
 from central.api.headers import attachment, file_responses
 from central.api.types import IdPath, KeyPath
+from central.auth import Role, allow
+from central.auth.roles import READERS
 from central.records import readings
 from central.records.errors import NotFound
 from central.records.filetypes import PHOTOS, PNG
@@ -36,7 +38,11 @@ class CorrectionOut(BaseModel):
     reason: str
 
 
-@router.post("/manual", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/manual",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[allow(Role.METER_READER, Role.OPERATOR)],
+)
 def add_manual(session: SessionDep, clock: ClockDep, body: ManualReadingIn) -> ReadingOut:
     row = readings.record_manual(session, body, clock=clock)
     session.commit()
@@ -52,7 +58,7 @@ def add_manual(session: SessionDep, clock: ClockDep, body: ManualReadingIn) -> R
     )
 
 
-@router.get("/meter/{meter_id}")
+@router.get("/meter/{meter_id}", dependencies=[allow(*READERS)])
 def meter_readings(session: SessionDep, meter_id: KeyPath) -> list[ReadingOut]:
     return [
         ReadingOut(
@@ -69,7 +75,11 @@ def meter_readings(session: SessionDep, meter_id: KeyPath) -> list[ReadingOut]:
     ]
 
 
-@router.post("/{reading_id}/corrections", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{reading_id}/corrections",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[allow(Role.OPERATOR, Role.BILLING_CLERK)],
+)
 def correct(
     session: SessionDep,
     clock: ClockDep,
@@ -88,7 +98,7 @@ def correct(
     )
 
 
-@router.get("/{reading_id}/corrections")
+@router.get("/{reading_id}/corrections", dependencies=[allow(*READERS)])
 def corrections(session: SessionDep, reading_id: IdPath) -> list[CorrectionOut]:
     return [
         CorrectionOut(
@@ -102,7 +112,9 @@ def corrections(session: SessionDep, reading_id: IdPath) -> list[CorrectionOut]:
     ]
 
 
-@router.get("/{reading_id}/photo", responses=file_responses(*sorted(PHOTOS)))
+@router.get(
+    "/{reading_id}/photo", responses=file_responses(*sorted(PHOTOS)), dependencies=[allow(*READERS)]
+)
 def photo(session: SessionDep, reading_id: IdPath) -> Response:
     note = readings.note(session, reading_id)
     if note is None or note.photo is None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from central.api.deps import CatalogDep, ClockDep, FilesDep, OperatorDep, SessionDep
 from central.api.types import KeyPath
+from central.auth import Role, allow, public
 from central.tariffs import QuoteError, TariffDataError, Usage, quote
 from central.tariffs.model import Tariff
 from central.tariffs.schema import VersionIn, version_out
@@ -108,12 +109,12 @@ def _get(catalog: CatalogDep, code: str) -> Tariff:
     return catalog[code]
 
 
-@router.get("")
+@router.get("", dependencies=[public()])
 def list_tariffs(catalog: CatalogDep) -> list[TariffSummary]:
     return [TariffSummary.model_validate(_summary(catalog[code])) for code in catalog]
 
 
-@router.get("/{code}")
+@router.get("/{code}", dependencies=[public()])
 def get_tariff(catalog: CatalogDep, code: KeyPath) -> TariffDetail:
     tariff = _get(catalog, code)
     return TariffDetail.model_validate(
@@ -121,7 +122,7 @@ def get_tariff(catalog: CatalogDep, code: KeyPath) -> TariffDetail:
     )
 
 
-@router.post("/{code}/quote")
+@router.post("/{code}/quote", dependencies=[public()])
 def quote_tariff(catalog: CatalogDep, code: KeyPath, body: QuoteRequest) -> QuoteResponse:
     tariff = _get(catalog, code)
     usage = Usage(
@@ -161,7 +162,11 @@ def quote_tariff(catalog: CatalogDep, code: KeyPath, body: QuoteRequest) -> Quot
     )
 
 
-@router.post("/{code}/versions", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{code}/versions",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[allow(Role.BILLING_CLERK)],
+)
 def create_version(
     session: SessionDep,
     files: FilesDep,

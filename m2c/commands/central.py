@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from m2c.configfile import ConfigError
 
 
 def register(subparsers: Any) -> None:
@@ -21,19 +24,33 @@ def register(subparsers: Any) -> None:
         ("ingest", _ingest, "run one ingest worker only (start several with a share group)"),
         ("migrate", _migrate, "create or upgrade the database schema"),
         ("check-config", _check, "validate a configuration file and exit"),
+        ("policy", _policy, "print which role may call which route (a Markdown table)"),
     ]:
         p = sub.add_parser(name, help=text, description=text)
-        p.add_argument(
-            "-c",
-            "--config",
-            type=Path,
-            default=None,
-            help="TOML file (see config/central.sample.toml); env M2C_CENTRAL_* overrides",
-        )
+        _config(p)
         p.set_defaults(func=func)
+        if name == "policy":
+            p.add_argument(
+                "--write",
+                type=Path,
+                default=None,
+                help="replace the table in this file (docs/security.md) instead of printing it",
+            )
+    from m2c.commands._central_auth import add_actions
     from m2c.commands.central_gateway import register_gateway
 
+    add_actions(sub, _config)
     register_gateway(sub)
+
+
+def _config(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=None,
+        help="TOML file (see config/central.sample.toml); env M2C_CENTRAL_* overrides",
+    )
 
 
 def _load(path: Path | None) -> Any:
@@ -96,7 +113,15 @@ def _serve_api(settings: Any, engine: Any, ingest: Any = None, *, asked: Any = N
         def capture_signals(self) -> Iterator[None]:
             yield
 
-    app = create_app(engine, ingest=ingest)
+    from central.auth.secret import load as load_secret
+
+    _refuse_plaintext(settings)
+    app = create_app(
+        engine,
+        ingest=ingest,
+        auth_settings=settings.auth,
+        auth_secret=load_secret(settings.auth),
+    )
     try:
         signing_key = load_or_create(settings.identity.command_key)
     except CommandKeyError as exc:
@@ -106,8 +131,16 @@ def _serve_api(settings: Any, engine: Any, ingest: Any = None, *, asked: Any = N
         signing_key=signing_key,
         ttl=timedelta(seconds=settings.identity.command_ttl_s),
     )
+    tls = settings.http
     server = Server(
-        uvicorn.Config(app, host=settings.http.host, port=settings.http.port, log_config=None)
+        uvicorn.Config(
+            app,
+            host=tls.host,
+            port=tls.port,
+            log_config=None,
+            ssl_certfile=str(tls.tls_certfile) if tls.tls_certfile else None,
+            ssl_keyfile=str(tls.tls_keyfile) if tls.tls_keyfile else None,
+        )
     )
 
     async def serve() -> None:
@@ -189,6 +222,67 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from central.auth.secret import SecretError, load_configured
+
     settings = _load(args.config)
-    print(f"{args.config}: ok (database {settings.database_url.split(':', 1)[0]})")
+    _refuse_plaintext(settings)
+    try:
+        where = load_configured(settings.auth)
+    except SecretError as exc:
+        raise ConfigError(f"config error in {args.config or '<defaults>'}: {exc}") from exc
+    if settings.http.allow_plaintext and not _loopback(settings.http.host):
+        print(
+            f"WARNING: REST API on {settings.http.host}:{settings.http.port} in plain HTTP "
+            "(http.allow_plaintext): passwords and tokens cross the network in clear unless a "
+            "TLS proxy is in front",
+            file=sys.stderr,
+        )
+    print(
+        f"{args.config}: ok (database {settings.database_url.split(':', 1)[0]}, "
+        f"auth secret {where})"
+    )
+    return 0
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _refuse_plaintext(settings: Any) -> None:
+    """Credentials never cross a network in clear: a non-loopback address needs TLS (or
+    ``allow_plaintext`` behind a TLS proxy)."""
+    http = settings.http
+    if (http.tls_certfile is None) != (http.tls_keyfile is None):
+        raise ConfigError("config error: http.tls_certfile and http.tls_keyfile go together")
+    if _loopback(http.host) or http.tls_certfile is not None or http.allow_plaintext:
+        return
+    raise ConfigError(
+        f"config error: http.host {http.host} is not a loopback address and there is no TLS: "
+        "set http.tls_certfile and http.tls_keyfile, or http.allow_plaintext = true behind "
+        "a TLS-terminating proxy"
+    )
+
+
+def _policy(args: argparse.Namespace) -> int:
+    from central.app import create_app
+    from central.auth.matrix import BEGIN, END, markdown
+
+    table = markdown(create_app("sqlite://"))
+    if args.write is None:
+        print(table, end="")
+        return 0
+    text = args.write.read_text("utf-8")
+    if BEGIN not in text or END not in text:
+        raise ConfigError(f"{args.write}: no policy table markers to replace")
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1].removeprefix("\n")
+    args.write.write_text(head + table + tail, "utf-8")
+    print(f"{args.write}: policy table updated")
     return 0

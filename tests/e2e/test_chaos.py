@@ -15,8 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from central.auth import Role
+from central.db.engine import make_engine
+from central.db.migrate import upgrade
 from gateway.polling.synthetic import expected, value_of
 from gateway.settings import SyntheticMeter
+from tests.support.auth import key_headers
 from tests.support.broker import Mosquitto, free_port
 from tests.support.procs import m2c, stop
 
@@ -104,8 +108,15 @@ port = {mosquitto.port}
 client_id = "chaos-central"
 [http]
 port = {http_port}
+[auth]
+generated_secret_file = "{tmp_path / "auth-secret"}"
 """)
         return str(central_cfg)
+
+    engine = make_engine(f"sqlite:///{db}")
+    upgrade(engine)
+    headers = key_headers(engine, Role.AUDITOR)
+    engine.dispose()
 
     configs = [_gateway_config(tmp_path, n, mosquitto.port) for n in range(GATEWAYS)]
     want: set[tuple[str, str, str]] = set()
@@ -171,13 +182,14 @@ port = {http_port}
         time.sleep(1.5)  # anything late (a duplicate would show now)
         rows = _rows(db)
         api = f"http://127.0.0.1:{http_port}/api/v1"
-        gateways = httpx.get(f"{api}/gateways", timeout=5).json()
-        gaps = {
-            g["gateway_id"]: httpx.get(f"{api}/gateways/{g['gateway_id']}/gaps").json()
-            for g in gateways
-        }
-        quarantine = httpx.get(f"{api}/ingest/quarantine", timeout=5).json()["total"]
-        conflicts = httpx.get(f"{api}/ingest/conflicts", timeout=5).json()
+        with httpx.Client(base_url=api, headers=headers, timeout=5) as client:
+            gateways = client.get("/gateways").json()
+            gaps = {
+                g["gateway_id"]: client.get(f"/gateways/{g['gateway_id']}/gaps").json()
+                for g in gateways
+            }
+            quarantine = client.get("/ingest/quarantine").json()["total"]
+            conflicts = client.get("/ingest/conflicts").json()
         elapsed = time.monotonic() - t0
     finally:
         codes = [stop(p) for p in gws]

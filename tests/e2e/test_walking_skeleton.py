@@ -11,7 +11,11 @@ from pathlib import Path
 
 import httpx
 
+from central.auth import Role
+from central.db.engine import make_engine
+from central.db.migrate import upgrade
 from simulators.modbus import MeterSpec, ModbusTcpSimulator
+from tests.support.auth import key_headers
 from tests.support.broker import Mosquitto, free_port
 from tests.support.procs import LoopThread, m2c, stop
 
@@ -57,7 +61,13 @@ command_key = "{tmp_path / "command-key.pem"}"
 port = {mosquitto.port}
 [http]
 port = {http_port}
+[auth]
+generated_secret_file = "{tmp_path / "auth-secret"}"
 """)
+    engine = make_engine(db_url)
+    upgrade(engine)
+    headers = key_headers(engine, Role.METER_READER)
+    engine.dispose()
     started = datetime.now(UTC)
     central = m2c(
         "central", "run", "-c", str(tmp_path / "central.toml"), log=tmp_path / "central.log"
@@ -68,7 +78,9 @@ port = {http_port}
 
         def energy_rows() -> list[dict[str, object]]:
             try:
-                rsp = httpx.get(url, params={"quantity": "energy_import"}, timeout=2)
+                rsp = httpx.get(
+                    url, params={"quantity": "energy_import"}, headers=headers, timeout=2
+                )
             except httpx.HTTPError:
                 return []
             return rsp.json() if rsp.status_code == 200 and len(rsp.json()) >= 3 else []
