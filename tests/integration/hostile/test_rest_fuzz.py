@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,22 +33,26 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import Engine
 
 from central.app import create_app
+from central.auth import Role
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
 from central.ingest.commands import CommandPublisher
 from central.settings import BrokerSettings
+from tests.support.auth import key_headers
 from tests.support.billing_seed import seed
 from tests.support.broker import Mosquitto
 from tests.support.central_app import FIXED_NOW, serve
 from tests.support.mqtt import wait_for
 
-EXAMPLES = 12  # per operation and generation mode
-# A caller's headers are sent with every case and replace generated ones of the same name,
-# so they carry credentials only: parameters the schema declares (X-Operator) stay generated.
-CALLERS: dict[str, Callable[[httpx.Client], dict[str, str]]] = {
-    "anonymous": lambda _client: {},
+# A caller's headers (its credentials) are sent with every case. Anonymous and admin reach
+# every operation's code, so they get the most cases; each other role mostly meets its 403s
+# and the routes it may use, so a few cases an operation show it.
+CALLERS: dict[str, tuple[Role | None, int]] = {
+    "anonymous": (None, 12),
+    **{role.value: (role, 12 if role is Role.ADMIN else 3) for role in Role},
 }
 CHECKS = [
     not_a_server_error,
@@ -79,11 +83,8 @@ def _seed(client: httpx.Client, db_url: str) -> None:
         seed(engine, 30)
     finally:
         engine.dispose()
-    headers = {"X-Operator": "seed"}
     r = client.post(
-        "/api/v1/billing/runs",
-        json={"period_start": "2025-06-12", "period_end": "2025-07-12"},
-        headers=headers,
+        "/api/v1/billing/runs", json={"period_start": "2025-06-12", "period_end": "2025-07-12"}
     )
     assert r.status_code == 202, r.text
     run_id = r.json()["run_id"]
@@ -115,7 +116,7 @@ def _seed(client: httpx.Client, db_url: str) -> None:
 
 
 @pytest.fixture
-def served(db_url: str, mosquitto: Mosquitto) -> Iterator[tuple[str, httpx.Client, Any]]:
+def served(db_url: str, mosquitto: Mosquitto) -> Iterator[tuple[str, httpx.Client, Any, Engine]]:
     engine = make_engine(db_url)
     upgrade(engine)
     app = create_app(engine, clock=lambda: FIXED_NOW)
@@ -123,22 +124,26 @@ def served(db_url: str, mosquitto: Mosquitto) -> Iterator[tuple[str, httpx.Clien
     publisher.start()
     app.state.commands = publisher
     try:
-        with serve(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        admin = key_headers(engine, Role.ADMIN, name="seed")
+        with (
+            serve(app) as base,
+            httpx.Client(base_url=base, timeout=30, headers=admin) as client,
+        ):
             wait_for(publisher.connected.is_set, 10, "the command publisher connected")
             _seed(client, db_url)
-            yield base, client, schemathesis.openapi.from_dict(app.openapi())
+            yield base, client, schemathesis.openapi.from_dict(app.openapi()), engine
     finally:
         publisher.stop()
         engine.dispose()
 
 
-def _fuzz(schema: Any, base: str, headers: dict[str, str]) -> Tally:
+def _fuzz(schema: Any, base: str, headers: dict[str, str], examples: int) -> Tally:
     tally = Tally()
     for result in schema.get_all_operations():
         operation = result.ok()
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             checks = CHECKS + ([negative_data_rejection] if mode.is_negative else [])
-            _fuzz_operation(operation, mode, checks, base, headers, tally)
+            _fuzz_operation(operation, mode, checks, base, headers, tally, examples)
     return tally
 
 
@@ -149,11 +154,12 @@ def _fuzz_operation(
     base: str,
     headers: dict[str, str],
     tally: Tally,
+    examples: int,
 ) -> None:
     name = f"{operation.method.upper()} {operation.path} ({mode.value})"
 
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=examples,
         derandomize=True,
         database=None,
         deadline=None,
@@ -185,16 +191,20 @@ def _fuzz_operation(
 @pytest.mark.slow
 @pytest.mark.parametrize("caller", sorted(CALLERS))
 def test_every_operation_survives_the_fuzzer(
-    served: tuple[str, httpx.Client, Any], caller: str, capsys: pytest.CaptureFixture[str]
+    served: tuple[str, httpx.Client, Any, Engine],
+    caller: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    base, client, schema = served
+    base, _client, schema, engine = served
+    role, examples = CALLERS[caller]
+    headers = key_headers(engine, role, name=f"fuzz-{caller}") if role else {}
     operations = sum(1 for _ in schema.get_all_operations())
-    tally = _fuzz(schema, base, CALLERS[caller](client))
+    tally = _fuzz(schema, base, headers, examples)
     with capsys.disabled():
         print(
             f"\nfuzzer as {caller}: {operations} operations, {tally.cases} cases, "
             f"{tally.server_errors} server errors, statuses {dict(sorted(tally.statuses.items()))}"
         )
     assert operations >= 40
-    assert tally.cases >= operations * EXAMPLES
+    assert tally.cases >= operations * examples
     assert not tally.failures, "\n\n".join(f"{k}: {v}" for k, v in tally.failures.items())

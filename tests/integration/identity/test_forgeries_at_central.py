@@ -5,7 +5,7 @@ status dated 9999 does not pin the gateway offline."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -103,11 +103,16 @@ def test_retained_status_from_the_future_does_not_pin_the_gateway(
     site: Site, worker: IngestWorker, gw_a: Client
 ) -> None:
     topic = contract.topic("gw-a", "status")
-    pinned = contract.GatewayStatus(
-        gateway_id="gw-a", state="offline", ts=datetime(9999, 12, 31, tzinfo=UTC)
-    )
-    assert gw_a.publish(topic, pinned.model_dump_json().encode(), retain=True) == 0
+    # Year 9999 is outside the contract's window; next year is inside it, but ahead of
+    # central's clock: both are quarantined, neither pins the gateway offline.
+    pinned = b'{"v":1,"gateway_id":"gw-a","state":"offline","ts":"9999-12-31T00:00:00Z"}'
+    assert gw_a.publish(topic, pinned, retain=True) == 0
     wait_for(lambda: _count(site, QuarantineRow) == 1, 15, "the 9999 status quarantined")
+    ahead = contract.GatewayStatus(
+        gateway_id="gw-a", state="offline", ts=datetime.now(UTC) + timedelta(days=365)
+    )
+    assert gw_a.publish(topic, ahead.model_dump_json().encode(), retain=True) == 0
+    wait_for(lambda: _count(site, QuarantineRow) == 2, 15, "next year's status quarantined")
     online = contract.GatewayStatus(gateway_id="gw-a", state="online", ts=datetime.now(UTC))
     assert gw_a.publish(topic, online.model_dump_json().encode(), retain=True) == 0
 
