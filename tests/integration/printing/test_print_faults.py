@@ -180,6 +180,7 @@ def test_crash_after_sending_before_confirmation_prints_one_copy(tmp_path: Path)
             "tests.support.print_child",
             str(db),
             str(port),
+            "60",
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdout=asyncio.subprocess.PIPE,
