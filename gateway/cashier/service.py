@@ -22,6 +22,7 @@ from contract.receipt_signature import ReceiptFields, sign_receipt, signature_of
 from drivers.escpos.documents import BillNotice, Charge, Party, Payee, Receipt, TariffLine
 from drivers.escpos.profile import PrinterProfile
 from drivers.escpos.template import Template
+from gateway.cashier.atomic import PayStores, PayTransactions
 from gateway.cashier.cache import BillCache
 from gateway.cashier.payments import PaymentLedger
 from gateway.printing.queue import PrintQueue
@@ -116,6 +117,10 @@ class Cashier:
         self._clock = clock
         self.on_submit = on_submit
         self._lock = threading.Lock()
+        self._tx = PayTransactions(cache, ledger, queue)
+
+    def close(self) -> None:
+        self._tx.close()
 
     def lookup(self, account: str) -> list[dict[str, object]]:
         """The account's cached bills with what is still owed."""
@@ -132,9 +137,9 @@ class Cashier:
             for bill, paid in self.cache.lookup(account)
         ]
 
-    def _notice(self, bill_id: str) -> tuple[BillNotice, int]:
+    def _notice(self, bill_id: str, cache: BillCache | None = None) -> tuple[BillNotice, int]:
         try:
-            bill, paid, utility, payee = self.cache.get(bill_id)
+            bill, paid, utility, payee = (cache or self.cache).get(bill_id)
         except LookupError as exc:
             raise CashierError("unknown_bill", str(exc)) from exc
         notice = to_notice(
@@ -164,12 +169,19 @@ class Cashier:
         """
         if method not in METHODS:
             raise CashierError("bad_method", f"method {method!r} is not one of {METHODS}")
-        with self._lock:  # the HTTP API serves several requests at once
-            return self._pay(bill_id, amount, method, request_id)
+        # the HTTP API serves several requests at once; a payment commits whole or not at all
+        with self._lock, self._tx.atomic() as stores:
+            result = self._pay(stores, bill_id, amount, method, request_id)
+        if not result.repeated:
+            self.on_submit()
+            log.info("cashier.paid", bill=bill_id, amount=amount, receipt=result.receipt_no)
+        return result
 
-    def _pay(self, bill_id: str, amount: int, method: str, request_id: str) -> PaymentResult:
+    def _pay(
+        self, stores: PayStores, bill_id: str, amount: int, method: str, request_id: str
+    ) -> PaymentResult:
         if request_id:
-            known = self.ledger.get(self._payment_id_for(request_id))
+            known = stores.ledger.get(self._payment_id_for(request_id))
             if known is not None:
                 payment, qr = known
                 return PaymentResult(
@@ -180,13 +192,13 @@ class Cashier:
                     payment.amount,
                     True,
                 )
-        notice, paid = self._notice(bill_id)
+        notice, paid = self._notice(bill_id, stores.cache)
         owed = notice.total - paid
         if owed <= 0:
             raise CashierError("already_paid", f"bill {bill_id} is already paid")
         if not 0 < amount <= owed:
             raise CashierError("bad_amount", f"amount {amount} must be between 1 and {owed}")
-        number = self.ledger.next_number(f"receipt:{self.receipt_prefix}")
+        number = stores.ledger.next_number(f"receipt:{self.receipt_prefix}")
         receipt_no = f"{self.receipt_prefix}-{number:06d}"
         payment_id = (
             self._payment_id_for(request_id) if request_id else (f"{self.gateway_id}-{receipt_no}")
@@ -225,13 +237,10 @@ class Cashier:
             ts=now,
             signature=signature_of(qr),
         )
-        # Ledger first: money taken must reach central even if the print fails.
-        self.ledger.record(payment, qr)
-        self.cache.add_paid(bill_id, amount)
+        stores.ledger.record(payment, qr)
+        stores.cache.add_paid(bill_id, amount)
         job_id = f"receipt-{receipt_no}"
-        self.queue.submit(job_id, self.printer, original, copy, kind="receipt", ref=receipt_no)
-        self.on_submit()
-        log.info("cashier.paid", bill=bill_id, amount=amount, receipt=receipt_no, job=job_id)
+        stores.queue.submit(job_id, self.printer, original, copy, kind="receipt", ref=receipt_no)
         return PaymentResult(payment_id, receipt_no, job_id, qr, amount)
 
     def handle_print_command(self, command: Command) -> str:
