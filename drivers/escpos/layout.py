@@ -14,7 +14,7 @@ from typing import Literal
 
 from drivers.escpos.documents import BillNotice, Receipt
 from drivers.escpos.template import Template
-from drivers.vietqr import VietQR
+from drivers.vietqr import VietQR, VietQRError, ascii_fold
 
 Align = Literal["left", "center", "right"]
 Size = Literal["small", "normal", "large"]
@@ -132,16 +132,11 @@ def _field(
             bank = f"{notice.payee.bank_name} " if notice.payee.bank_name else ""
             return _kv(template, name, f"{bank}{notice.payee.account}")
         case "vietqr":
-            if notice.payee is None:
-                return []
-            qr = VietQR(
-                bank_bin=notice.payee.bank_bin,
-                account=notice.payee.account,
-                amount=notice.total,
-                bill_number=notice.bill_id[:25],
-                purpose=f"TT {notice.account}"[:25],
-            )
-            return [Qr(qr.payload())]
+            try:
+                qr = bill_vietqr(notice)
+            except VietQRError:
+                return []  # the payee cannot take a bank transfer QR: the notice still prints
+            return [Qr(qr.payload())] if qr else []
     if receipt is None:
         return []
     match name:
@@ -158,3 +153,18 @@ def _field(
         case "verification":
             return [Qr(receipt.verification)] if receipt.verification else []
     return []
+
+
+def bill_vietqr(notice: BillNotice) -> VietQR | None:
+    """The bank-transfer QR for a notice (None without a payee); the bill number and purpose
+    are folded to ASCII, which the banks require. Raises ``VietQRError`` for a payee the
+    format cannot carry (an account with dashes, a BIN that is not six digits)."""
+    if notice.payee is None:
+        return None
+    return VietQR(
+        bank_bin=notice.payee.bank_bin,
+        account=notice.payee.account,
+        amount=notice.total,
+        bill_number=ascii_fold(notice.bill_id)[:25],
+        purpose=ascii_fold(f"TT {notice.account}")[:25],
+    )

@@ -19,9 +19,22 @@ from pydantic import ValidationError
 from contract.bill_cache import CachedBill, PayeeInfo, PrintRequest, UtilityInfo
 from contract.mqtt import Command, FieldPayment
 from contract.receipt_signature import ReceiptFields, sign_receipt, signature_of
-from drivers.escpos.documents import BillNotice, Charge, Party, Payee, Receipt, TariffLine
+from drivers.escpos.commands import CommandError
+from drivers.escpos.documents import (
+    BillNotice,
+    Charge,
+    DocumentError,
+    Party,
+    Payee,
+    Receipt,
+    TariffLine,
+)
+from drivers.escpos.encode import EncodeError
+from drivers.escpos.layout import bill_vietqr
 from drivers.escpos.profile import PrinterProfile
+from drivers.escpos.raster import RasterError
 from drivers.escpos.template import Template
+from drivers.vietqr import VietQRError
 from gateway.cashier.atomic import PayStores, PayTransactions
 from gateway.cashier.cache import BillCache
 from gateway.cashier.payments import PaymentLedger
@@ -31,6 +44,8 @@ from gateway.printing.render import render_job
 log = structlog.get_logger(__name__)
 VIETNAM = timezone(timedelta(hours=7))
 METHODS = ("cash", "card", "transfer")
+# what a cached bill's content can make the document code refuse: a clear refusal, no crash
+UNPRINTABLE = (DocumentError, EncodeError, RasterError, CommandError, VietQRError)
 
 
 class CashierError(Exception):
@@ -142,10 +157,26 @@ class Cashier:
             bill, paid, utility, payee = (cache or self.cache).get(bill_id)
         except LookupError as exc:
             raise CashierError("unknown_bill", str(exc)) from exc
-        notice = to_notice(
-            bill, utility, payee, cashier_name=self.cashier_name, cashier_phone=self.cashier_phone
-        )
+        try:
+            notice = to_notice(
+                bill,
+                utility,
+                payee,
+                cashier_name=self.cashier_name,
+                cashier_phone=self.cashier_phone,
+            )
+        except DocumentError as exc:
+            raise CashierError("unprintable", f"bill {bill_id!r}: {exc}") from exc
         return notice, paid
+
+    def _render(
+        self, doc: BillNotice | Receipt, template: Template, bill_id: str
+    ) -> tuple[bytes, bytes]:
+        try:
+            return render_job(doc, template, self.profile)
+        except UNPRINTABLE as exc:
+            log.error("cashier.unprintable", bill=bill_id, error=str(exc))
+            raise CashierError("unprintable", f"bill {bill_id!r} cannot be printed: {exc}") from exc
 
     def print_notice(self, bill_id: str, *, job_id: str = "") -> str:
         """Queue the bill notice (also left behind when nobody is home); returns the job id.
@@ -153,7 +184,11 @@ class Cashier:
         A given ``job_id`` that is already queued is not queued again.
         """
         notice, _ = self._notice(bill_id)
-        original, copy = render_job(notice, self.notice_template, self.profile)
+        try:
+            bill_vietqr(notice)
+        except VietQRError as exc:  # the notice prints without its bank transfer QR
+            log.warning("cashier.no_vietqr", bill=bill_id, error=str(exc))
+        original, copy = self._render(notice, self.notice_template, bill_id)
         job_id = job_id or f"notice-{bill_id}-{uuid.uuid4().hex[:8]}"
         self.queue.submit(job_id, self.printer, original, copy, kind="notice", ref=bill_id)
         self.on_submit()
@@ -225,7 +260,7 @@ class Cashier:
             gateway_id=self.gateway_id,
             verification=qr,
         )
-        original, copy = render_job(receipt, self.receipt_template, self.profile)
+        original, copy = self._render(receipt, self.receipt_template, bill_id)
         payment = FieldPayment(
             payment_id=payment_id,
             account=notice.account,

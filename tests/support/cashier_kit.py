@@ -24,7 +24,7 @@ KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 NOW = datetime(2026, 11, 23, 2, 30, tzinfo=UTC)
 
 
-def make_cashier(directory: Path) -> Cashier:
+def make_cashier(directory: Path, *, profile_name: str = "generic-58") -> Cashier:
     db = directory / "cashier.db"
     return Cashier(
         gateway_id="gw-camau-01",
@@ -32,7 +32,7 @@ def make_cashier(directory: Path) -> Cashier:
         ledger=PaymentLedger(db),
         queue=PrintQueue(db),
         printer="field",
-        profile=profile("generic-58"),
+        profile=profile(profile_name),
         notice_template=load_template(ROOT / "config" / "templates" / "notice.toml"),
         receipt_template=load_template(ROOT / "config" / "templates" / "receipt.toml"),
         signing_key=KEY,
