@@ -2,8 +2,8 @@
 
 [cashier]
 gateway_id = "gw-camau-01"
-data_dir = "/var/lib/m2c"                  # cashier.db: bill cache, payments, print queue
-signing_key = "/etc/m2c/receipt-key.pem"   # m2c cashier keygen --key ...
+data_dir = "/var/lib/meter2cash"               # cashier.db: bill cache, payments, print queue
+signing_key = "/etc/meter2cash/receipt-key.pem" # m2c cashier keygen --key ...
 cashier_name = "Trần Văn Bình"
 cashier_phone = "0913 123 456"
 receipt_prefix = "BN01"
