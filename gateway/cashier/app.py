@@ -72,6 +72,7 @@ class CashierApp:
             cashier_name=c.cashier_name,
             cashier_phone=c.cashier_phone,
             receipt_prefix=c.receipt_prefix,
+            verify_url=c.verify_url,
         )
         return cls(config, cache, ledger, queue, cashier, worker)
 

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from contract.bill_cache import CachedBill, PayeeInfo, PrintRequest, UtilityInfo
 from contract.mqtt import Command, FieldPayment
-from contract.receipt_signature import ReceiptFields, sign_receipt, signature_of
+from contract.receipt_signature import ReceiptFields, receipt_url, sign_receipt, signature_of
 from drivers.escpos.commands import CommandError
 from drivers.escpos.documents import (
     BillNotice,
@@ -85,12 +85,13 @@ def to_notice(
         new_index=bill.new_index,
         unit=bill.unit,
         lines=tuple(TariffLine(x.label, x.quantity, x.unit_price, x.amount) for x in bill.lines),
-        charges=tuple(Charge(c.label, c.amount) for c in bill.charges),
+        charges=tuple(Charge(c.label, c.amount, c.vat_percent) for c in bill.charges),
         total=bill.total,
         due=bill.due,
         cashier_name=cashier_name,
         cashier_phone=cashier_phone,
         payee=Payee(payee.bank_bin, payee.account, payee.bank_name) if payee else None,
+        phone=bill.phone,
     )
 
 
@@ -114,6 +115,7 @@ class Cashier:
         cashier_name: str,
         cashier_phone: str = "",
         receipt_prefix: str = "BN",
+        verify_url: str = "",
         clock: Callable[[], datetime] = _utcnow,
         on_submit: Callable[[], None] = lambda: None,
     ) -> None:
@@ -129,6 +131,7 @@ class Cashier:
         self.cashier_name = cashier_name
         self.cashier_phone = cashier_phone
         self.receipt_prefix = receipt_prefix
+        self.verify_url = verify_url  # central's public page: the QR opens it (else plain text)
         self._clock = clock
         self.on_submit = on_submit
         self._lock = threading.Lock()
@@ -223,7 +226,7 @@ class Cashier:
                     payment.payment_id,
                     payment.receipt_no,
                     f"receipt-{payment.receipt_no}",
-                    qr,
+                    self._printed(qr),
                     payment.amount,
                     True,
                 )
@@ -250,6 +253,7 @@ class Cashier:
             self.cashier_name,
         )
         qr = sign_receipt(fields, self.signing_key)
+        printed = self._printed(qr)
         receipt = Receipt(
             notice=notice,
             receipt_no=receipt_no,
@@ -258,7 +262,7 @@ class Cashier:
             paid_at=now.astimezone(VIETNAM),
             cashier=self.cashier_name,
             gateway_id=self.gateway_id,
-            verification=qr,
+            verification=printed,
         )
         original, copy = self._render(receipt, self.receipt_template, bill_id)
         payment = FieldPayment(
@@ -276,7 +280,11 @@ class Cashier:
         stores.cache.add_paid(bill_id, amount)
         job_id = f"receipt-{receipt_no}"
         stores.queue.submit(job_id, self.printer, original, copy, kind="receipt", ref=receipt_no)
-        return PaymentResult(payment_id, receipt_no, job_id, qr, amount)
+        return PaymentResult(payment_id, receipt_no, job_id, printed, amount)
+
+    def _printed(self, qr: str) -> str:
+        """What the receipt's QR holds: a link to central's verification page, or the text."""
+        return receipt_url(qr, self.verify_url) if self.verify_url else qr
 
     def handle_print_command(self, command: Command) -> str:
         """A ``print`` downlink command → a print job named after the command (idempotent)."""

@@ -88,6 +88,8 @@ class TcpPrinterServer:
         try:
             async with self._one_at_a_time:
                 await self._serve(reader, writer)
+        except asyncio.CancelledError:
+            return  # stop(): the connection is closed, nothing to report
         finally:
             self._tasks.discard(task)
 

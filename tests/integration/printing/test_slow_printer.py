@@ -69,6 +69,7 @@ def test_a_slow_printer_prints_the_job_once_and_confirms_it(tmp_path: Path, rate
         await worker.drain()
         await printer.close()
         await server.stop()
+        machine.flush()
         assert [(o.job_id, o.result, o.as_copy) for o in outcomes] == [
             ("r1", "printed", False),
             ("r2", "printed", False),
@@ -130,6 +131,7 @@ def test_kill_mid_job_on_a_slow_printer_prints_one_copy(tmp_path: Path) -> None:
         await task
         await printer.close()
         await server.stop()
+        machine.flush()
         assert [(o.result, o.as_copy) for o in outcomes] == [("printed", True)]
         original, copy = machine.jobs
         _assert_is(original, copy=False)
