@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,9 +22,23 @@ def create_app(
     *,
     tariffs_dir: Path = DEFAULT_DIR,
     clock: Callable[[], datetime] = _now,
+    receipt_keys: Mapping[str, Sequence[str]] | None = None,
 ) -> FastAPI:
-    """The app over ``engine`` (or a database URL). The schema must be migrated already."""
-    from central.api import billing, errors, gateways, readings, readings_manual, records, tariffs
+    """The app over ``engine`` (or a database URL). The schema must be migrated already.
+
+    ``receipt_keys``: the gateways' receipt public keys (settings ``[receipts] keys``).
+    """
+    from central.api import (
+        billing,
+        errors,
+        gateways,
+        readings,
+        readings_manual,
+        receipts_verify,
+        records,
+        tariffs,
+    )
+    from central.receipts.verify import parse_keys
 
     if isinstance(engine, str):
         engine = make_engine(engine)
@@ -37,10 +51,12 @@ def create_app(
     app.state.sessions = session_factory(engine)
     app.state.clock = clock
     app.state.tariff_files = load_dir(tariffs_dir)
+    app.state.receipt_keys = parse_keys(receipt_keys or {})
     errors.install(app)
     for module in (tariffs, records, readings_manual, billing):
         app.include_router(module.router, prefix="/api/v1")
-    for module in (readings, gateways):  # these carry their /api/v1 prefix themselves
+    # these carry their paths themselves (the receipt page lives at /r/, outside /api/v1)
+    for module in (readings, gateways, receipts_verify):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["operations"])

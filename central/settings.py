@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -26,6 +26,20 @@ class HttpSettings(_Section):
     port: int = Field(default=8080, ge=1, le=65535)
 
 
+class ReceiptSettings(_Section):
+    # receipt-signing public keys per gateway (base64url raw Ed25519, as `m2c receipt keygen`
+    # prints them); several per gateway while a key is rotated
+    keys: dict[str, tuple[str, ...]] = {}
+
+    @field_validator("keys")
+    @classmethod
+    def _keys_parse(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        from central.receipts.verify import parse_keys
+
+        parse_keys(value)  # a bad key is named at start-up, not at the first receipt
+        return value
+
+
 class CentralSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="M2C_CENTRAL_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -34,6 +48,7 @@ class CentralSettings(BaseSettings):
     database_url: str = "sqlite:///var/central/central.db"
     broker: BrokerSettings = BrokerSettings()
     http: HttpSettings = HttpSettings()
+    receipts: ReceiptSettings = ReceiptSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -65,7 +65,7 @@ def _serve_api(settings: Any, engine: Any) -> None:
         def capture_signals(self) -> Iterator[None]:
             yield
 
-    app = create_app(engine)
+    app = create_app(engine, receipt_keys=settings.receipts.keys)
     app.state.commands = CommandPublisher(settings.broker)  # POST /gateways/{id}/commands
     server = Server(
         uvicorn.Config(app, host=settings.http.host, port=settings.http.port, log_config=None)
