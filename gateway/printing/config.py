@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from drivers.escpos.profile import PROFILES, PrinterProfile, profile
+from drivers.escpos.profile import PrinterProfile, profile
 from drivers.escpos.template import Template, load_template
 from drivers.printers.base import PrinterTransport
 
@@ -34,8 +34,7 @@ class PrinterConfig(BaseModel):
     @field_validator("profile")
     @classmethod
     def _known_profile(cls, value: str) -> str:
-        if value not in PROFILES:
-            raise ValueError(f"unknown printer profile {value!r}; known: {sorted(PROFILES)}")
+        profile(value)  # ProfileError (a ValueError) names what is wrong
         return value
 
     def printer_profile(self) -> PrinterProfile:

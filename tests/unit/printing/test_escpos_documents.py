@@ -238,3 +238,22 @@ def test_an_empty_header_placeholder_prints_no_line() -> None:
     texts = _texts(layout(bare, load_template(TEMPLATES / "notice.toml")))
     assert "" not in texts
     assert len(texts) == len(_texts(layout(notice, load_template(TEMPLATES / "notice.toml")))) - 1
+
+
+def test_profiles_from_python_escpos_capability_database() -> None:
+    from drivers.escpos.capabilities import escpos_models
+    from gateway.printing.config import PrinterConfig
+
+    cheap = profile("escpos:POS-5890")  # the common 58 mm Bluetooth/USB printer
+    assert (cheap.width_dots, cheap.native_qr, cheap.cutter) == (384, False, False)
+    kiosk = profile("escpos:TM-T20II")
+    assert (kiosk.width_dots, kiosk.native_qr, kiosk.cutter) == (576, True, True)
+    assert "TM-T88V" in escpos_models()
+    with pytest.raises(ProfileError, match="not in python-escpos"):
+        profile("escpos:NO-SUCH-PRINTER")
+    with pytest.raises(ProfileError, match="no paper width"):
+        profile("escpos:default")
+    config = PrinterConfig(transport="tcp", address="10.0.0.5", profile="escpos:POS-5890")
+    assert config.printer_profile().width_dots == 384
+    with pytest.raises(ValueError, match="escpos:<model>"):
+        PrinterConfig(transport="tcp", address="10.0.0.5", profile="thermal")
