@@ -19,6 +19,7 @@ from gateway.printing.worker import JobOutcome, PrintWorker
 from simulators.printer.machine import PrintedJob, PrinterMachine
 from simulators.printer.servers import TcpPrinterServer
 from tests.support.documents import sample_receipt
+from tests.support.printers import WatchedMachine
 from tests.support.printout import assert_printout_shows, expected_output
 
 ROOT = Path(__file__).parents[3]
@@ -32,21 +33,6 @@ def _assert_is(job: PrintedJob, *, copy: bool) -> None:
     assert_printout_shows(
         job, expected_output(layout(RECEIPT, TEMPLATE, copy=copy), PROFILE, TEMPLATE.sizes)
     )
-
-
-class WatchedMachine(PrinterMachine):
-    """A printer that says when it has taken ``mark`` bytes."""
-
-    def __init__(self, *args: object, mark: int, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.mark = mark
-        self.reached = asyncio.Event()
-
-    def receive(self, data: bytes) -> bytes:
-        reply = super().receive(data)
-        if self.bytes_received >= self.mark:
-            self.reached.set()
-        return reply
 
 
 def test_the_job_is_larger_than_two_seconds_at_five_kilobytes() -> None:
