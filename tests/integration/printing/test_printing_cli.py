@@ -191,13 +191,13 @@ def test_sim_printer_tcp_process(tmp_path: Path) -> None:
         )
         assert proc.stdout is not None
         try:
-            line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+            line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
             port = int(line.split("tcp://127.0.0.1:")[1].split(",")[0])
             printer = TcpPrinter("127.0.0.1", port)
             await printer.write(b"\x1b@Xin chao\n")
             assert (await printer.read_status()).ready
             await printer.close()
-            job_line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+            job_line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
             assert "job 1:" in job_line
         finally:
             proc.terminate()

@@ -95,7 +95,7 @@ def test_kill_mid_job_on_a_slow_printer_prints_one_copy(tmp_path: Path) -> None:
         try:
             assert child.stdout is not None
             assert await child.stdout.readline() == b"ready\n"
-            async with asyncio.timeout(30):  # until the printer is half way through the job
+            async with asyncio.timeout(60):  # until the printer is half way through the job
                 await machine.reached.wait()
         finally:
             child.send_signal(signal.SIGKILL)
