@@ -48,8 +48,21 @@ def _engine(settings: Any) -> Any:
     return engine
 
 
-def _serve_api(settings: Any, engine: Any) -> None:
-    """Serve until SIGTERM or SIGINT, then exit 0 (uvicorn alone re-raises the signal)."""
+def _early_stop() -> Any:
+    """From now on SIGTERM/SIGINT ask for a clean stop, even before the API runs (importing
+    and starting it takes seconds on a loaded host); returns the event they set."""
+    import signal
+    import threading
+
+    asked = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: asked.set())
+    return asked
+
+
+def _serve_api(settings: Any, engine: Any, early: Any = None) -> None:
+    """Serve until SIGTERM or SIGINT, then exit 0 (uvicorn alone re-raises the signal).
+    ``early``: an event set by a signal that came while starting (then serve nothing)."""
     import asyncio
     import contextlib
     import signal
@@ -75,6 +88,8 @@ def _serve_api(settings: Any, engine: Any) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, setattr, server, "should_exit", True)
+        if early is not None and early.is_set():
+            return  # asked to stop while starting: a clean exit
         await server.serve()
 
     app.state.commands.start()
@@ -88,11 +103,12 @@ def _run(args: argparse.Namespace) -> int:
     from central.ingest.worker import IngestWorker
 
     settings = _load(args.config)
+    early = _early_stop()
     engine = _engine(settings)
     worker = IngestWorker(settings.broker, engine)
     worker.start()
     try:
-        _serve_api(settings, engine)
+        _serve_api(settings, engine, early)
     finally:
         worker.stop()
     return 0
