@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,12 +37,14 @@ def create_app(
     ingest: Watched | None = None,
     auth_settings: AuthSettings | None = None,
     auth_secret: bytes | None = None,
+    receipt_keys: Mapping[str, Sequence[str]] | None = None,
 ) -> FastAPI:
     """The app over ``engine`` (or a database URL). The schema must be migrated already.
 
     ``ingest``: the worker running in this process, watched by ``/healthz`` and ``/metrics``.
     ``auth_secret`` signs access tokens (``central.auth.secret.load`` reads the configured
     one); without it the app makes a random one, and its tokens die with it.
+    ``receipt_keys``: the gateways' receipt public keys (settings ``[receipts] keys``).
     """
     from central.api import (
         auth,
@@ -54,12 +56,14 @@ def create_app(
         lists,
         readings,
         readings_manual,
+        receipts_verify,
         records,
         tariffs,
     )
     from central.api.headers import NoSniffMiddleware
     from central.api.limits import BodyLimitMiddleware
     from central.api.strict_json import StrictJsonMiddleware
+    from central.receipts.verify import parse_keys
 
     if isinstance(engine, str):
         engine = make_engine(engine)
@@ -83,6 +87,7 @@ def create_app(
         settings=auth_settings or AuthSettings(),
         secret=auth_secret if auth_secret is not None else secrets.token_bytes(32),
     )
+    app.state.receipt_keys = parse_keys(receipt_keys or {})
     errors.install(app)
     for module in (
         auth,
@@ -95,7 +100,8 @@ def create_app(
         billing_lists,
     ):
         app.include_router(module.router, prefix="/api/v1")
-    for module in (readings, gateways):  # these carry their /api/v1 prefix themselves
+    # these carry their paths themselves (the receipt page lives at /r/, outside /api/v1)
+    for module in (readings, gateways, receipts_verify):
         app.include_router(module.router)
 
     auth_openapi.document(app)

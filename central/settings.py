@@ -131,6 +131,20 @@ class AuthSettings(_Section):
     lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
 
+class ReceiptSettings(_Section):
+    # receipt-signing public keys per gateway (base64url raw Ed25519, as `m2c receipt keygen`
+    # prints them); several per gateway while a key is rotated
+    keys: dict[str, tuple[str, ...]] = {}
+
+    @field_validator("keys")
+    @classmethod
+    def _keys_parse(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        from central.receipts.verify import parse_keys
+
+        parse_keys(value)  # a bad key is named at start-up, not at the first receipt
+        return value
+
+
 class CentralSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="M2C_CENTRAL_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -142,6 +156,7 @@ class CentralSettings(BaseSettings):
     identity: IdentitySettings = IdentitySettings()
     ingest: IngestSettings = IngestSettings()
     auth: AuthSettings = AuthSettings()
+    receipts: ReceiptSettings = ReceiptSettings()
 
     @classmethod
     def settings_customise_sources(

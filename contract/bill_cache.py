@@ -8,6 +8,7 @@ cancelled); otherwise it only adds and updates. Money is whole VND.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -27,6 +28,8 @@ class CachedTariffLine(_Model):
 class CachedCharge(_Model):
     label: str = Field(min_length=1, max_length=64)
     amount: int
+    # set on value-added tax lines: the rate, so a receipt can stand as the VAT invoice
+    vat_percent: Decimal | None = Field(default=None, ge=0, le=100)
 
 
 class UtilityInfo(_Model):

@@ -14,6 +14,12 @@ the unpadded RFC 4648 base32 of the 64-byte Ed25519 signature of the **canonical
 the UTF-8 bytes of the QR text up to, not including, the last ``*``. No field may contain
 ``*`` or a line break, so the content is deterministic. Separator, method and signature use
 only QR alphanumeric characters, which keeps the code small (a version 8-9 QR at level M).
+
+Printed, the QR is a link to central's public verification page carrying that same text:
+``<base>/r/<text>`` with the text percent-encoded where a URL needs it (the cashier's
+Vietnamese name, spaces); ``*``, ``-`` and the base32 signature stay as they are, so the code
+stays at version 10. A phone camera opens the page; :func:`receipt_text` turns a link back
+into the text, and every function here accepts either form.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import base64
 import binascii
 import re
 import tomllib
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +41,8 @@ _TIME = "%Y%m%dT%H%M%SZ"
 _FIELD = re.compile(r"^[^*\r\n]*$")
 SEP = "*"
 METHODS = ("cash", "card", "transfer")
+URL_PATH = "/r/"  # central serves GET /r/{text}
+_URL_SAFE = "*-"  # besides letters, digits and "_.~", which quote() always keeps
 
 
 class ReceiptSignatureError(Exception):
@@ -99,6 +108,24 @@ def sign_receipt(fields: ReceiptFields, key: Ed25519PrivateKey) -> str:
     return fields.canonical().decode("utf-8") + SEP + signature.decode("ascii")
 
 
+def receipt_url(qr_text: str, base_url: str) -> str:
+    """The link printed as the QR: central's verification page for ``qr_text``."""
+    if not base_url.startswith(("https://", "http://")):
+        raise ValueError(f"verification base URL {base_url!r} must start with https:// or http://")
+    return base_url.rstrip("/") + URL_PATH + urllib.parse.quote(qr_text, safe=_URL_SAFE)
+
+
+def receipt_text(code: str) -> str:
+    """The receipt text from what a QR held: the text itself, or a verification link."""
+    code = code.strip()
+    if code.startswith(MAGIC + SEP):
+        return code
+    parsed = urllib.parse.urlsplit(code)
+    if parsed.scheme in ("http", "https") and URL_PATH in parsed.path:
+        return urllib.parse.unquote(parsed.path.split(URL_PATH, 1)[1], errors="strict")
+    return code  # parse_receipt names what is wrong with it
+
+
 def signature_of(qr_text: str) -> str:
     """The base64url signature of a QR text (what ``contract.mqtt.FieldPayment`` carries)."""
     _, raw = parse_receipt(qr_text)
@@ -106,8 +133,12 @@ def signature_of(qr_text: str) -> str:
 
 
 def parse_receipt(qr_text: str) -> tuple[ReceiptFields, bytes]:
-    """Split a QR text into its fields and raw signature, without checking the signature."""
-    text = qr_text.strip()
+    """Split a QR text (or link) into its fields and raw signature, without checking the
+    signature."""
+    try:
+        text = receipt_text(qr_text)
+    except UnicodeDecodeError as exc:
+        raise MalformedReceiptError("the link's receipt text is not UTF-8") from exc
     parts = text.split(SEP)
     if len(parts) != 10 or parts[0] != MAGIC:
         raise MalformedReceiptError(

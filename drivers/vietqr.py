@@ -10,6 +10,7 @@ ends with ``6304`` and four uppercase hex digits of CRC-16/CCITT-FALSE (poly 0x1
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 GUID = "A000000727"
@@ -20,6 +21,14 @@ _FREE_TEXT = re.compile(r"^[ -~]*$")  # printable ASCII: banks reject anything e
 
 class VietQRError(ValueError):
     """A value cannot go into a VietQR payload, or a payload is malformed."""
+
+
+def ascii_fold(text: str) -> str:
+    """What a bank field can carry: Vietnamese letters without their marks (Đ → D), other
+    characters outside printable ASCII dropped. ``"HĐ-2611-0009"`` → ``"HD-2611-0009"``."""
+    text = text.replace("Đ", "D").replace("đ", "d")
+    bare = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    return "".join(c for c in bare if " " <= c <= "~")
 
 
 def crc16_ccitt_false(data: bytes) -> int:

@@ -29,6 +29,7 @@ from central.db.migrate import upgrade
 from central.ingest.worker import IngestWorker
 from central.settings import BrokerSettings
 from gateway.daemon import Gateway
+from gateway.outbox import Outbox
 from gateway.settings import (
     DownlinkSettings,
     GatewaySettings,
@@ -41,6 +42,49 @@ from m2c import demo_meters
 from m2c.mosquitto import Mosquitto
 from m2c.printing_demo import print_demo
 
+DRAIN_S = 20.0  # at stop, how long central may take to store what the broker took
+
+
+@dataclass(frozen=True)
+class Counts:
+    """One consistent view: ``ingested`` is sampled before ``published``, and a reading central
+    stored has reached the broker even if its PUBACK is still on its way to the gateway."""
+
+    produced: int
+    buffered: int
+    published: int
+    ingested: int
+
+    def line(self, elapsed: float) -> str:
+        return (
+            f"  [{elapsed:5.0f}s] produced {self.produced:6d}  buffered {self.buffered:5d}"
+            f"  published {self.published:6d}  ingested {self.ingested:6d}"
+        )
+
+
+def _ingested(worker: IngestWorker) -> int:
+    """Readings central has accounted for: new, repeated, or conflicting with a stored one."""
+    totals = worker.totals
+    return totals.readings_new + totals.duplicates + totals.conflicts
+
+
+async def _counts(gateway: Gateway, worker: IngestWorker, outbox: Outbox | None = None) -> Counts:
+    ingested = _ingested(worker)
+    stats = await asyncio.to_thread((outbox or gateway.outbox).stats)
+    published = max(gateway.uplink.published, ingested)
+    return Counts(gateway.produced, stats.depth, published, ingested)
+
+
+async def _drain(worker: IngestWorker, published: int, timeout_s: float) -> int:
+    """Wait until central accounted for every reading the broker acknowledged (or timeout);
+    returns how many it still has not."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    # the ingest worker is a thread with no completion event to await: look ten times a second
+    while _ingested(worker) < published and loop.time() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+    return max(0, published - _ingested(worker))
+
 
 @dataclass(frozen=True)
 class DemoOptions:
@@ -49,6 +93,7 @@ class DemoOptions:
     meters: int = 4
     period_s: float = 2.0
     duration_s: float | None = None
+    drain_s: float = DRAIN_S
 
 
 def _demo_key(engine: Engine) -> str:
@@ -129,31 +174,54 @@ async def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
         file=out,
     )
     started = time.monotonic()
+    gateway_stopped = False
     try:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)
-            stats = await asyncio.to_thread(gateway.outbox.stats)
+            counts = await _counts(gateway, worker)
+            print(counts.line(time.monotonic() - started), file=out, flush=True)
             elapsed = time.monotonic() - started
-            print(
-                f"  [{elapsed:5.0f}s] produced {gateway.produced:6d}  buffered {stats.depth:5d}"
-                f"  published {gateway.uplink.published:6d}  ingested {worker.stored:6d}",
-                file=out,
-                flush=True,
-            )
             if options.duration_s is not None and elapsed >= options.duration_s:
                 break
-    finally:
+        # stop polling and publishing, then let central store what the broker took
         gateway.stop()
         await gw_task
+        gateway_stopped = True
+        published = gateway.uplink.published
+        missing = await _drain(worker, published, options.drain_s)
+        # what the gateway will find in its outbox when it starts again
+        left = Outbox(settings.outbox.path, gateway_id=settings.gateway_id)
+        try:
+            final = await _counts(gateway, worker, left)
+        finally:
+            left.close()
+    finally:
+        if not gateway_stopped:
+            gateway.stop()
+            await gw_task
         server.should_exit = True
         await api_task
         worker.stop()
         await sims.aclose()
         broker.stop()
         engine.dispose()
+    print(final.line(time.monotonic() - started), file=out)
+    if missing:
+        print(
+            f"  {missing} published readings were not yet stored when central stopped after "
+            f"{options.drain_s:.0f} s; the broker keeps them for central's next start",
+            file=out,
+        )
+    if final.buffered:
+        print(
+            f"  {final.buffered} readings stay in the gateway outbox; "
+            "the gateway sends them when it starts again",
+            file=out,
+        )
     print(
-        f"demo stopped: {worker.stored} readings in {work / 'central.db'}; "
+        f"demo stopped: {final.produced} readings produced, {final.published} published, "
+        f"{final.ingested} stored by central ({worker.stored} new) in {work / 'central.db'}; "
         f"gateway outbox {work / 'gateway' / 'outbox.db'}; printouts in {work / 'printouts'}",
         file=out,
     )

@@ -9,6 +9,10 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from types import TracebackType
+
+START_S = 60.0  # the bound on the broker starting to listen (a loaded machine is slow)
+STOP_S = 30.0  # the bound on a graceful stop before the process is killed
 
 
 def free_port() -> int:
@@ -57,32 +61,53 @@ class Mosquitto:
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
 
+    def __enter__(self) -> Mosquitto:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.kill()
+
     def start(self) -> None:
+        """Start and return once the broker listens; a broker that does not is killed."""
         self.proc = subprocess.Popen(
             [self.exe, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + START_S
+        # Mosquitto says nothing when it listens (logs are off): try to connect until it does.
         while time.monotonic() < deadline:
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     return
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"mosquitto exited with {self.proc.returncode}") from None
+                    code = self.proc.returncode
+                    self.proc = None
+                    raise RuntimeError(f"mosquitto exited with {code}") from None
                 time.sleep(0.05)
-        raise RuntimeError(f"mosquitto did not listen on {self.port} within 10 s")
+        self.kill()
+        raise RuntimeError(f"mosquitto did not listen on {self.port} within {START_S:.0f} s")
 
     def stop(self) -> None:
-        """Graceful stop: Mosquitto saves its persistence file."""
+        """Graceful stop: Mosquitto saves its persistence file (killed if it hangs)."""
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
-            self.proc.wait(10)
+            try:
+                self.proc.wait(STOP_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
         self.proc = None
 
     def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()  # reaped: no zombie, no "still running" warning later
         self.proc = None
 
     def restart(self) -> None:

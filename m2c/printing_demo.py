@@ -56,7 +56,7 @@ async def print_demo(
     key = Ed25519PrivateKey.generate()
     cache = BillCache(work / "cashier.db")
     ledger = PaymentLedger(work / "cashier.db")
-    queue = PrintQueue(work / "print.db")
+    queue = PrintQueue(work / "cashier.db")
     cache.apply(BillCachePush.model_validate_json(SAMPLE_PUSH.read_text(encoding="utf-8")))
     cashier = Cashier(
         gateway_id="gw-demo-01",
@@ -82,6 +82,7 @@ async def print_demo(
     finally:
         await stop()
     machine.flush()
+    cashier.close()
     for closable in (queue, cache, ledger):
         closable.close()
     line = f'"gw-demo-01" = ["{public_key_text(key.public_key())}"]'

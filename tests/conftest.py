@@ -8,7 +8,7 @@ passes silently.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,24 @@ def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
         yield broker
     finally:
         broker.kill()
+
+
+@pytest.fixture
+def new_mosquitto(tmp_path: Path) -> Iterator[Callable[..., Mosquitto]]:
+    """Make brokers a test starts itself (other ports, TLS, late start); all are killed when
+    the test ends, passed or failed."""
+    made: list[Mosquitto] = []
+
+    def make(workdir: Path | None = None, **options: object) -> Mosquitto:
+        broker = Mosquitto(workdir or tmp_path / f"mosquitto-{len(made)}", **options)  # type: ignore[arg-type]
+        made.append(broker)
+        return broker
+
+    try:
+        yield make
+    finally:
+        for broker in made:
+            broker.kill()
 
 
 def _postgres_or_skip() -> None:

@@ -68,13 +68,34 @@ def cut(partial: bool = True, feed: int = 0) -> bytes:
     return GS + b"V" + (b"B" if partial else b"A") + _byte("feed", feed)
 
 
+REALTIME_SECOND = frozenset({0x04, 0x05, 0x14})  # DLE EOT, DLE ENQ, DLE DC4
+
+
+def without_realtime(data: bytes) -> bytes:
+    """Image bytes that carry no real-time command.
+
+    Printers act on ``DLE EOT`` (status), ``DLE ENQ`` (recover, clear buffers) and ``DLE DC4``
+    (pulse, power off, clear buffers) even inside image data. Where the bytes ``10 04``, ``10
+    05`` or ``10 14`` occur by chance, the ``10`` becomes ``00``: one dot less ink, and no stray
+    status answer for the host to take as the answer to its own question.
+    """
+    if b"\x10" not in data:
+        return data
+    out = bytearray(data)
+    for i in range(len(out) - 1):
+        if out[i] == 0x10 and out[i + 1] in REALTIME_SECOND:
+            out[i] = 0
+    return bytes(out)
+
+
 def raster(bitmap: Bitmap) -> bytes:
-    """``GS v 0 0 xL xH yL yH d…``: one bitmap, normal density."""
+    """``GS v 0 0 xL xH yL yH d…``: one bitmap, normal density, with no real-time command
+    hidden in its data (:func:`without_realtime`)."""
     if bitmap.height == 0:
         return b""
     x = _byte_pair("width bytes", bitmap.row_bytes, 1, 0xFFFF)
     y = _byte_pair("height", bitmap.height, 1, 0x0FFF)
-    return GS + b"v0\x00" + x + y + bitmap.data
+    return GS + b"v0\x00" + x + y + without_realtime(bitmap.data)
 
 
 def _byte_pair(name: str, value: int, lo: int, hi: int) -> bytes:

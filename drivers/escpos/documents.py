@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 
 
 class DocumentError(ValueError):
@@ -29,10 +30,11 @@ class TariffLine:
 
 @dataclass(frozen=True)
 class Charge:
-    """A tax or fee line, e.g. ``Thuế GTGT 8%``."""
+    """A tax or fee line, e.g. ``Thuế GTGT 8%``; ``vat_percent`` marks value-added tax."""
 
     label: str
     amount: int
+    vat_percent: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class BillNotice:
     cashier_name: str = ""
     cashier_phone: str = ""
     payee: Payee | None = None
+    phone: str = ""  # the customer's
 
     def __post_init__(self) -> None:
         if self.new_index < self.old_index:
@@ -92,6 +95,15 @@ class BillNotice:
     @property
     def consumption(self) -> int:
         return self.new_index - self.old_index
+
+    @property
+    def vat(self) -> tuple[Charge, ...]:
+        return tuple(c for c in self.charges if c.vat_percent is not None)
+
+    @property
+    def before_tax(self) -> int:
+        """The amount before value-added tax: the total less the VAT charges."""
+        return self.total - sum(c.amount for c in self.vat)
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,16 @@ from.
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
 from drivers.escpos.documents import BillNotice, Receipt
 from drivers.escpos.template import Template
-from drivers.vietqr import VietQR
+from drivers.vietqr import VietQR, VietQRError, ascii_fold
 
 Align = Literal["left", "center", "right"]
 Size = Literal["small", "normal", "large"]
@@ -77,14 +79,29 @@ def layout(doc: BillNotice | Receipt, template: Template, *, copy: bool = False)
         out.append(Text(template.copy_mark, "center", "large", bold=True))
     if template.logo is not None:
         out.append(Logo(template.logo))
-    out.extend(Text(line.format(**values), "center", "small") for line in template.header)
+    out.extend(_lines(template.header, values))
     out.append(Text(template.title, "center", "large", bold=True))
     for name in template.fields:
         out.extend(_field(name, notice, receipt, template))
-    out.extend(Text(line.format(**values), "center", "small") for line in template.footer)
+    out.extend(_lines(template.footer, values))
     if copy:
         out.append(Text(template.copy_mark, "center", "large", bold=True))
     return out
+
+
+def _lines(lines: tuple[str, ...], values: dict[str, str]) -> list[Block]:
+    """Header or footer lines; a line whose placeholders are all empty is left out."""
+    out: list[Block] = []
+    for line in lines:
+        names = [name for _, name, _, _ in string.Formatter().parse(line) if name]
+        if names and not any(values[name] for name in names):
+            continue
+        out.append(Text(line.format(**values), "center", "small"))
+    return out
+
+
+def _percent(value: Decimal) -> str:
+    return f"{value.normalize():f}".replace(".", ",")
 
 
 def _kv(template: Template, name: str, value: str, *, bold: bool = False) -> list[Block]:
@@ -102,7 +119,18 @@ def _field(
         case "account":
             return _kv(template, name, notice.account)
         case "address":
-            return _kv(template, name, notice.address)
+            return _kv(template, name, notice.address) if notice.address else []
+        case "phone":
+            return _kv(template, name, notice.phone) if notice.phone else []
+        case "before_tax":
+            return _kv(template, name, f"{money(notice.before_tax)} đ")
+        case "vat":
+            label = template.label(name)
+            return [
+                Text(f"{label} {_percent(c.vat_percent)}%: {money(c.amount)} đ")
+                for c in notice.vat
+                if c.vat_percent is not None
+            ]
         case "period":
             return _kv(template, name, notice.period)
         case "indexes":
@@ -111,20 +139,30 @@ def _field(
             return _kv(template, name, f"{notice.consumption} {notice.unit}")
         case "lines":
             blocks: list[Block] = []
+            if template.label(name):  # a table: one heading, then plain rows (cheap text mode)
+                blocks.append(Text(f"{template.label(name)} ({notice.unit})"))
+                for number, line in enumerate(notice.lines, 1):
+                    row = f"{number}) {line.quantity} x {money(line.unit_price)}"
+                    blocks.append(Text(f"{row} = {money(line.amount)}", "right"))
+                return blocks
             for line in notice.lines:
                 blocks.append(Text(line.label))
                 amounts = f"{line.quantity} x {money(line.unit_price)} = {money(line.amount)}"
                 blocks.append(Text(amounts, "right"))
             return blocks
         case "charges":
-            return [Text(f"{c.label}: {money(c.amount)}") for c in notice.charges]
+            shown = notice.charges
+            if "vat" in template.fields:  # VAT lines print under "vat", with their rate
+                shown = tuple(c for c in notice.charges if c.vat_percent is None)
+            return [Text(f"{c.label}: {money(c.amount)}") for c in shown]
         case "total":
             return [Text(f"{template.label(name)}: {money(notice.total)} đ", size="large")]
         case "due":
             return _kv(template, name, day(notice.due))
         case "cashier":
             who = receipt.cashier if receipt else notice.cashier_name
-            phone = f" - {notice.cashier_phone}" if notice.cashier_phone else ""
+            # the phone is for the notice left behind; a receipt names who took the money
+            phone = f" - {notice.cashier_phone}" if notice.cashier_phone and not receipt else ""
             return _kv(template, name, who + phone) if who else []
         case "payee":
             if notice.payee is None:
@@ -132,16 +170,11 @@ def _field(
             bank = f"{notice.payee.bank_name} " if notice.payee.bank_name else ""
             return _kv(template, name, f"{bank}{notice.payee.account}")
         case "vietqr":
-            if notice.payee is None:
-                return []
-            qr = VietQR(
-                bank_bin=notice.payee.bank_bin,
-                account=notice.payee.account,
-                amount=notice.total,
-                bill_number=notice.bill_id[:25],
-                purpose=f"TT {notice.account}"[:25],
-            )
-            return [Qr(qr.payload())]
+            try:
+                qr = bill_vietqr(notice)
+            except VietQRError:
+                return []  # the payee cannot take a bank transfer QR: the notice still prints
+            return [Qr(qr.payload())] if qr else []
     if receipt is None:
         return []
     match name:
@@ -150,7 +183,8 @@ def _field(
         case "paid_at":
             return _kv(template, name, moment(receipt.paid_at))
         case "paid":
-            return _kv(template, name, f"{money(receipt.paid)} đ", bold=True)
+            of = f" / {money(notice.total)}" if receipt.paid != notice.total else ""
+            return _kv(template, name, f"{money(receipt.paid)}{of} đ", bold=True)
         case "method":
             return _kv(
                 template, name, template.labels.get(f"method_{receipt.method}", receipt.method)
@@ -158,3 +192,18 @@ def _field(
         case "verification":
             return [Qr(receipt.verification)] if receipt.verification else []
     return []
+
+
+def bill_vietqr(notice: BillNotice) -> VietQR | None:
+    """The bank-transfer QR for a notice (None without a payee); the bill number and purpose
+    are folded to ASCII, which the banks require. Raises ``VietQRError`` for a payee the
+    format cannot carry (an account with dashes, a BIN that is not six digits)."""
+    if notice.payee is None:
+        return None
+    return VietQR(
+        bank_bin=notice.payee.bank_bin,
+        account=notice.payee.account,
+        amount=notice.total,
+        bill_number=ascii_fold(notice.bill_id)[:25],
+        purpose=ascii_fold(f"TT {notice.account}")[:25],
+    )

@@ -47,7 +47,15 @@ PROFILES: dict[str, PrinterProfile] = {
 
 
 def profile(name: str) -> PrinterProfile:
+    """A profile by name: one of :data:`PROFILES`, or ``escpos:<model>`` for a model of
+    python-escpos's capability database (:mod:`drivers.escpos.capabilities`)."""
+    if name.startswith("escpos:"):
+        from drivers.escpos.capabilities import from_escpos
+
+        return from_escpos(name.removeprefix("escpos:"))
     try:
         return PROFILES[name]
     except KeyError:
-        raise ProfileError(f"unknown printer profile {name!r}; known: {sorted(PROFILES)}") from None
+        raise ProfileError(
+            f"unknown printer profile {name!r}; known: {sorted(PROFILES)} or escpos:<model>"
+        ) from None

@@ -21,6 +21,9 @@ NOTICE_FIELDS = frozenset(
         "customer",
         "account",
         "address",
+        "phone",
+        "before_tax",
+        "vat",
         "period",
         "indexes",
         "consumption",
@@ -36,7 +39,7 @@ NOTICE_FIELDS = frozenset(
 )
 RECEIPT_FIELDS = NOTICE_FIELDS | {"receipt_no", "paid_at", "paid", "method", "verification"}
 # Fields that print no label of their own.
-UNLABELLED = frozenset({"lines", "charges", "rule"})
+UNLABELLED = frozenset({"lines", "charges", "rule"})  # "lines" with a label prints a table
 PLACEHOLDERS = ("utility", "tax_code", "utility_address", "hotline", "cashier", "cashier_phone")
 
 

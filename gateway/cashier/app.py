@@ -50,7 +50,7 @@ class CashierApp:
         c, p = config.cashier, config.printer
         cache = BillCache(c.data_dir / "cashier.db")
         ledger = PaymentLedger(c.data_dir / "cashier.db")
-        queue = PrintQueue(c.data_dir / "print.db")
+        queue = PrintQueue(c.data_dir / "cashier.db")
         notice_t, receipt_t = p.templates()
         worker = PrintWorker(
             queue,
@@ -72,6 +72,7 @@ class CashierApp:
             cashier_name=c.cashier_name,
             cashier_phone=c.cashier_phone,
             receipt_prefix=c.receipt_prefix,
+            verify_url=c.verify_url,
         )
         return cls(config, cache, ledger, queue, cashier, worker)
 
@@ -96,5 +97,6 @@ class CashierApp:
             await self.worker.transport.close()
 
     def close(self) -> None:
+        self.cashier.close()
         for store in (self.queue, self.cache, self.ledger):
             store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import sqlite3
 import threading
 from pathlib import Path
@@ -35,6 +36,7 @@ class UnknownBillError(BillCacheError, LookupError):
 
 class BillCache:
     def __init__(self, path: Path) -> None:
+        self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -44,6 +46,12 @@ class BillCache:
 
     def close(self) -> None:
         self._db.close()
+
+    def bound_to(self, db: sqlite3.Connection) -> BillCache:
+        """This cache on another connection to the same file (to join its transaction)."""
+        other = copy.copy(self)
+        other._db, other._lock = db, threading.RLock()
+        return other
 
     def apply(self, push: BillCachePush) -> int:
         """Store a push (one transaction); returns the number of bills stored.

@@ -2,11 +2,12 @@
 
 [cashier]
 gateway_id = "gw-camau-01"
-data_dir = "/var/lib/m2c"                  # cashier.db (cache, ledger), print.db (queue)
-signing_key = "/etc/m2c/receipt-key.pem"   # m2c cashier keygen --key ...
+data_dir = "/var/lib/meter2cash"               # cashier.db: bill cache, payments, print queue
+signing_key = "/etc/meter2cash/receipt-key.pem" # m2c cashier keygen --key ...
 cashier_name = "Trần Văn Bình"
 cashier_phone = "0913 123 456"
 receipt_prefix = "BN01"
+verify_url = "https://m2c.example.vn"       # central's public page the receipt QR opens
 listen_host = "127.0.0.1"
 listen_port = 8088
 token = ""                                  # required unless listening on loopback
@@ -39,6 +40,9 @@ class CashierConfig(BaseModel):
     cashier_name: str = Field(min_length=1, max_length=64, pattern=r"^[^*\r\n]+$")
     cashier_phone: str = ""
     receipt_prefix: str = Field(default="BN", pattern=r"^[A-Z0-9-]{1,12}$")
+    # central's public receipt page; the receipt QR opens <verify_url>/r/<signed text>.
+    # Empty: the QR holds the signed text only (checked with `m2c receipt verify`).
+    verify_url: str = Field(default="", pattern=r"^(https?://[^\s/?#]+(/[^\s?#]*)?)?$")
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(default=8088, ge=0, le=65535)
     token: str = ""

@@ -10,6 +10,7 @@ ignores the repeat by ``payment_id``.
 
 from __future__ import annotations
 
+import copy
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -34,6 +35,7 @@ CREATE TABLE IF NOT EXISTS counters (
 
 class PaymentLedger:
     def __init__(self, path: Path) -> None:
+        self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -44,16 +46,31 @@ class PaymentLedger:
     def close(self) -> None:
         self._db.close()
 
+    def bound_to(self, db: sqlite3.Connection) -> PaymentLedger:
+        """This ledger on another connection to the same file (to join its transaction)."""
+        other = copy.copy(self)
+        other._db, other._lock = db, threading.RLock()
+        return other
+
     def next_number(self, name: str) -> int:
-        """A durable counter: 1, 2, 3 … never repeated, even across crashes."""
-        with self._lock, self._db:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute(
-                "INSERT INTO counters (name, value) VALUES (?, 1) "
-                "ON CONFLICT(name) DO UPDATE SET value=value+1",
-                (name,),
-            )
-            row = self._db.execute("SELECT value FROM counters WHERE name=?", (name,)).fetchone()
+        """A durable counter: 1, 2, 3 … never repeated, even across crashes.
+
+        Inside a transaction already open on this connection, the number is part of it.
+        """
+        with self._lock:
+            if self._db.in_transaction:
+                return self._bump(name)
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                return self._bump(name)
+
+    def _bump(self, name: str) -> int:
+        self._db.execute(
+            "INSERT INTO counters (name, value) VALUES (?, 1) "
+            "ON CONFLICT(name) DO UPDATE SET value=value+1",
+            (name,),
+        )
+        row = self._db.execute("SELECT value FROM counters WHERE name=?", (name,)).fetchone()
         return int(row[0])
 
     def record(self, payment: FieldPayment, receipt_qr: str) -> bool:

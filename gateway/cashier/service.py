@@ -18,10 +18,24 @@ from pydantic import ValidationError
 
 from contract.bill_cache import CachedBill, PayeeInfo, PrintRequest, UtilityInfo
 from contract.mqtt import Command, FieldPayment
-from contract.receipt_signature import ReceiptFields, sign_receipt, signature_of
-from drivers.escpos.documents import BillNotice, Charge, Party, Payee, Receipt, TariffLine
+from contract.receipt_signature import ReceiptFields, receipt_url, sign_receipt, signature_of
+from drivers.escpos.commands import CommandError
+from drivers.escpos.documents import (
+    BillNotice,
+    Charge,
+    DocumentError,
+    Party,
+    Payee,
+    Receipt,
+    TariffLine,
+)
+from drivers.escpos.encode import EncodeError
+from drivers.escpos.layout import bill_vietqr
 from drivers.escpos.profile import PrinterProfile
+from drivers.escpos.raster import RasterError
 from drivers.escpos.template import Template
+from drivers.vietqr import VietQRError
+from gateway.cashier.atomic import PayStores, PayTransactions
 from gateway.cashier.cache import BillCache
 from gateway.cashier.payments import PaymentLedger
 from gateway.printing.queue import PrintQueue
@@ -30,6 +44,8 @@ from gateway.printing.render import render_job
 log = structlog.get_logger(__name__)
 VIETNAM = timezone(timedelta(hours=7))
 METHODS = ("cash", "card", "transfer")
+# what a cached bill's content can make the document code refuse: a clear refusal, no crash
+UNPRINTABLE = (DocumentError, EncodeError, RasterError, CommandError, VietQRError)
 
 
 class CashierError(Exception):
@@ -69,12 +85,13 @@ def to_notice(
         new_index=bill.new_index,
         unit=bill.unit,
         lines=tuple(TariffLine(x.label, x.quantity, x.unit_price, x.amount) for x in bill.lines),
-        charges=tuple(Charge(c.label, c.amount) for c in bill.charges),
+        charges=tuple(Charge(c.label, c.amount, c.vat_percent) for c in bill.charges),
         total=bill.total,
         due=bill.due,
         cashier_name=cashier_name,
         cashier_phone=cashier_phone,
         payee=Payee(payee.bank_bin, payee.account, payee.bank_name) if payee else None,
+        phone=bill.phone,
     )
 
 
@@ -98,6 +115,7 @@ class Cashier:
         cashier_name: str,
         cashier_phone: str = "",
         receipt_prefix: str = "BN",
+        verify_url: str = "",
         clock: Callable[[], datetime] = _utcnow,
         on_submit: Callable[[], None] = lambda: None,
     ) -> None:
@@ -113,9 +131,14 @@ class Cashier:
         self.cashier_name = cashier_name
         self.cashier_phone = cashier_phone
         self.receipt_prefix = receipt_prefix
+        self.verify_url = verify_url  # central's public page: the QR opens it (else plain text)
         self._clock = clock
         self.on_submit = on_submit
         self._lock = threading.Lock()
+        self._tx = PayTransactions(cache, ledger, queue)
+
+    def close(self) -> None:
+        self._tx.close()
 
     def lookup(self, account: str) -> list[dict[str, object]]:
         """The account's cached bills with what is still owed."""
@@ -132,15 +155,31 @@ class Cashier:
             for bill, paid in self.cache.lookup(account)
         ]
 
-    def _notice(self, bill_id: str) -> tuple[BillNotice, int]:
+    def _notice(self, bill_id: str, cache: BillCache | None = None) -> tuple[BillNotice, int]:
         try:
-            bill, paid, utility, payee = self.cache.get(bill_id)
+            bill, paid, utility, payee = (cache or self.cache).get(bill_id)
         except LookupError as exc:
             raise CashierError("unknown_bill", str(exc)) from exc
-        notice = to_notice(
-            bill, utility, payee, cashier_name=self.cashier_name, cashier_phone=self.cashier_phone
-        )
+        try:
+            notice = to_notice(
+                bill,
+                utility,
+                payee,
+                cashier_name=self.cashier_name,
+                cashier_phone=self.cashier_phone,
+            )
+        except DocumentError as exc:
+            raise CashierError("unprintable", f"bill {bill_id!r}: {exc}") from exc
         return notice, paid
+
+    def _render(
+        self, doc: BillNotice | Receipt, template: Template, bill_id: str
+    ) -> tuple[bytes, bytes]:
+        try:
+            return render_job(doc, template, self.profile)
+        except UNPRINTABLE as exc:
+            log.error("cashier.unprintable", bill=bill_id, error=str(exc))
+            raise CashierError("unprintable", f"bill {bill_id!r} cannot be printed: {exc}") from exc
 
     def print_notice(self, bill_id: str, *, job_id: str = "") -> str:
         """Queue the bill notice (also left behind when nobody is home); returns the job id.
@@ -148,7 +187,11 @@ class Cashier:
         A given ``job_id`` that is already queued is not queued again.
         """
         notice, _ = self._notice(bill_id)
-        original, copy = render_job(notice, self.notice_template, self.profile)
+        try:
+            bill_vietqr(notice)
+        except VietQRError as exc:  # the notice prints without its bank transfer QR
+            log.warning("cashier.no_vietqr", bill=bill_id, error=str(exc))
+        original, copy = self._render(notice, self.notice_template, bill_id)
         job_id = job_id or f"notice-{bill_id}-{uuid.uuid4().hex[:8]}"
         self.queue.submit(job_id, self.printer, original, copy, kind="notice", ref=bill_id)
         self.on_submit()
@@ -164,29 +207,36 @@ class Cashier:
         """
         if method not in METHODS:
             raise CashierError("bad_method", f"method {method!r} is not one of {METHODS}")
-        with self._lock:  # the HTTP API serves several requests at once
-            return self._pay(bill_id, amount, method, request_id)
+        # the HTTP API serves several requests at once; a payment commits whole or not at all
+        with self._lock, self._tx.atomic() as stores:
+            result = self._pay(stores, bill_id, amount, method, request_id)
+        if not result.repeated:
+            self.on_submit()
+            log.info("cashier.paid", bill=bill_id, amount=amount, receipt=result.receipt_no)
+        return result
 
-    def _pay(self, bill_id: str, amount: int, method: str, request_id: str) -> PaymentResult:
+    def _pay(
+        self, stores: PayStores, bill_id: str, amount: int, method: str, request_id: str
+    ) -> PaymentResult:
         if request_id:
-            known = self.ledger.get(self._payment_id_for(request_id))
+            known = stores.ledger.get(self._payment_id_for(request_id))
             if known is not None:
                 payment, qr = known
                 return PaymentResult(
                     payment.payment_id,
                     payment.receipt_no,
                     f"receipt-{payment.receipt_no}",
-                    qr,
+                    self._printed(qr),
                     payment.amount,
                     True,
                 )
-        notice, paid = self._notice(bill_id)
+        notice, paid = self._notice(bill_id, stores.cache)
         owed = notice.total - paid
         if owed <= 0:
             raise CashierError("already_paid", f"bill {bill_id} is already paid")
         if not 0 < amount <= owed:
             raise CashierError("bad_amount", f"amount {amount} must be between 1 and {owed}")
-        number = self.ledger.next_number(f"receipt:{self.receipt_prefix}")
+        number = stores.ledger.next_number(f"receipt:{self.receipt_prefix}")
         receipt_no = f"{self.receipt_prefix}-{number:06d}"
         payment_id = (
             self._payment_id_for(request_id) if request_id else (f"{self.gateway_id}-{receipt_no}")
@@ -203,6 +253,7 @@ class Cashier:
             self.cashier_name,
         )
         qr = sign_receipt(fields, self.signing_key)
+        printed = self._printed(qr)
         receipt = Receipt(
             notice=notice,
             receipt_no=receipt_no,
@@ -211,9 +262,9 @@ class Cashier:
             paid_at=now.astimezone(VIETNAM),
             cashier=self.cashier_name,
             gateway_id=self.gateway_id,
-            verification=qr,
+            verification=printed,
         )
-        original, copy = render_job(receipt, self.receipt_template, self.profile)
+        original, copy = self._render(receipt, self.receipt_template, bill_id)
         payment = FieldPayment(
             payment_id=payment_id,
             account=notice.account,
@@ -225,14 +276,15 @@ class Cashier:
             ts=now,
             signature=signature_of(qr),
         )
-        # Ledger first: money taken must reach central even if the print fails.
-        self.ledger.record(payment, qr)
-        self.cache.add_paid(bill_id, amount)
+        stores.ledger.record(payment, qr)
+        stores.cache.add_paid(bill_id, amount)
         job_id = f"receipt-{receipt_no}"
-        self.queue.submit(job_id, self.printer, original, copy, kind="receipt", ref=receipt_no)
-        self.on_submit()
-        log.info("cashier.paid", bill=bill_id, amount=amount, receipt=receipt_no, job=job_id)
-        return PaymentResult(payment_id, receipt_no, job_id, qr, amount)
+        stores.queue.submit(job_id, self.printer, original, copy, kind="receipt", ref=receipt_no)
+        return PaymentResult(payment_id, receipt_no, job_id, printed, amount)
+
+    def _printed(self, qr: str) -> str:
+        """What the receipt's QR holds: a link to central's verification page, or the text."""
+        return receipt_url(qr, self.verify_url) if self.verify_url else qr
 
     def handle_print_command(self, command: Command) -> str:
         """A ``print`` downlink command → a print job named after the command (idempotent)."""

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from drivers.escpos.profile import PROFILES, PrinterProfile, profile
+from drivers.escpos.profile import PrinterProfile, profile
 from drivers.escpos.template import Template, load_template
 from drivers.printers.base import PrinterTransport
 
@@ -27,12 +27,14 @@ class PrinterConfig(BaseModel):
     notice_template: Path = DEFAULT_TEMPLATES / "notice.toml"
     receipt_template: Path = DEFAULT_TEMPLATES / "receipt.toml"
     status_timeout_s: float = Field(default=2.0, gt=0)
+    # tcp: the slowest link the printer is used on; the confirmation wait for a job of N bytes
+    # is status_timeout_s + N / min_rate_bps until the link's own speed has been measured
+    min_rate_bps: float = Field(default=1000.0, gt=0)
 
     @field_validator("profile")
     @classmethod
     def _known_profile(cls, value: str) -> str:
-        if value not in PROFILES:
-            raise ValueError(f"unknown printer profile {value!r}; known: {sorted(PROFILES)}")
+        profile(value)  # ProfileError (a ValueError) names what is wrong
         return value
 
     def printer_profile(self) -> PrinterProfile:
@@ -47,7 +49,12 @@ def build_transport(config: PrinterConfig, *, ble_backend: Any = None) -> Printe
     if config.transport == "tcp":
         from drivers.printers.tcp import TcpPrinter
 
-        return TcpPrinter(config.address, config.port, status_timeout=config.status_timeout_s)
+        return TcpPrinter(
+            config.address,
+            config.port,
+            status_timeout=config.status_timeout_s,
+            min_rate_bps=config.min_rate_bps,
+        )
     if config.transport == "serial":
         from drivers.printers.serial import SerialPrinter
 

@@ -10,6 +10,7 @@ States: ``queued`` → ``sending`` → ``printed``; ``failed`` after ``max_attem
 
 from __future__ import annotations
 
+import copy
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,6 +98,12 @@ class PrintQueue:
 
     def close(self) -> None:
         self._db.close()
+
+    def bound_to(self, db: sqlite3.Connection) -> PrintQueue:
+        """This queue on another connection to the same file (to join its transaction)."""
+        other = copy.copy(self)
+        other._db = db
+        return other
 
     def _now(self) -> str:
         return self._clock().astimezone(UTC).isoformat()

@@ -31,6 +31,11 @@ def register(subparsers: Any) -> None:
     pay.add_argument("amount", type=int, help="whole VND")
     pay.add_argument("--method", default="cash", choices=["cash", "card", "transfer"])
     pay.set_defaults(func=_pay)
+    reprint = sub.add_parser(
+        "reprint", help="print a receipt again (the marked copy), as POST /receipts/NO/reprint"
+    )
+    reprint.add_argument("receipt_no", help="e.g. BN01-000123")
+    reprint.set_defaults(func=_reprint)
     sub.add_parser("pending", help="payments not yet sent to central").set_defaults(func=_pending)
     sub.add_parser("print", help="print what is queued, then exit").set_defaults(func=_print)
 
@@ -118,6 +123,21 @@ def _pay(args: argparse.Namespace) -> int:
     try:
         result = app.cashier.pay(args.bill_id, args.amount, method=args.method)
         print(f"receipt {result.receipt_no}, payment {result.payment_id}, job {result.job_id}")
+        _drain(app)
+    except CashierError as exc:
+        print(f"refused ({exc.code}): {exc}")
+        return 1
+    finally:
+        app.close()
+    return 0
+
+
+def _reprint(args: argparse.Namespace) -> int:
+    from gateway.cashier.service import CashierError
+
+    app = _app(args)
+    try:
+        print(f"queued {app.cashier.reprint_receipt(args.receipt_no)} (copy)")
         _drain(app)
     except CashierError as exc:
         print(f"refused ({exc.code}): {exc}")

@@ -119,6 +119,7 @@ def _serve_api(settings: Any, engine: Any, ingest: Any = None, *, asked: Any = N
     app = create_app(
         engine,
         ingest=ingest,
+        receipt_keys=settings.receipts.keys,
         auth_settings=settings.auth,
         auth_secret=load_secret(settings.auth),
     )

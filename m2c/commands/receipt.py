@@ -13,8 +13,10 @@ def register(subparsers: Any) -> None:
         "receipt", help="verify signed receipts, create receipt-signing keys"
     )
     sub = parser.add_subparsers(dest="receipt_command", metavar="ACTION", required=True)
-    verify = sub.add_parser("verify", help="check a receipt QR text (or a file holding it)")
-    verify.add_argument("qr", help="the QR text, or a path to a file containing it")
+    verify = sub.add_parser(
+        "verify", help="check a receipt QR (its text or link, or a file holding it)"
+    )
+    verify.add_argument("qr", help="the QR text or link, or a path to a file containing it")
     verify.add_argument(
         "--keyring",
         type=Path,

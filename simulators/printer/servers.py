@@ -3,6 +3,9 @@
 Faults for both: ``rate_bps`` (bytes accepted per second), ``disconnect_after`` (TCP: the
 connection closes after that many more bytes; the rest is lost). A job also ends when the
 link idles for ``idle_flush_s`` or (TCP) when the client closes the connection.
+
+Like a JetDirect port, the TCP server serves one connection at a time: a second client is
+accepted by the kernel but read only after the first one's bytes are consumed.
 """
 
 from __future__ import annotations
@@ -58,9 +61,11 @@ class TcpPrinterServer:
         self.connections = 0
         self._idle = _Idle(machine, idle_flush_s)
         self._server: asyncio.Server | None = None
+        self._one_at_a_time = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> int:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self._server = await asyncio.start_server(self._accept, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("printer_sim.tcp_listening", host=self.host, port=self.port)
         return self.port
@@ -69,7 +74,24 @@ class TcpPrinterServer:
         self._idle.cancel()
         if self._server is not None:
             self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._server is not None:
             await self._server.wait_closed()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            async with self._one_at_a_time:
+                await self._serve(reader, writer)
+        except asyncio.CancelledError:
+            return  # stop(): the connection is closed, nothing to report
+        finally:
+            self._tasks.discard(task)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -96,7 +118,7 @@ class TcpPrinterServer:
             self._idle.cancel()
             self.machine.link_closed()
             writer.close()
-            with contextlib.suppress(ConnectionError):
+            with contextlib.suppress(ConnectionError, asyncio.CancelledError):
                 await writer.wait_closed()
 
 

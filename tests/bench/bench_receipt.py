@@ -9,6 +9,7 @@ byte to the printer's status confirming the job.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import time
 from datetime import UTC, datetime
@@ -57,7 +58,12 @@ async def ble_time(data: bytes, mtu: int) -> tuple[float, int]:
         return elapsed, printer.chunk_size
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(
+        prog="python -m tests.bench.bench_receipt",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        epilog=f"Goals: at most {GOAL_BYTES} bytes and {GOAL_S} s on 58 mm paper.",
+    ).parse_args(argv)
     started = datetime.now(UTC)
     figures = sizes()
     print(f"receipt bytes (Vietnamese text, signed verification QR), {started:%Y-%m-%d}")

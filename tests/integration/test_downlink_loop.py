@@ -45,7 +45,7 @@ def test_commands_and_payments_round_trip(
     broker = BrokerSettings(port=mosquitto.port, client_id="loop-central")
     worker = IngestWorker(broker, engine)
     worker.start()
-    assert worker.connected.wait(10)
+    assert worker.connected.wait(60)
     api = Api(engine)
     publisher = CommandPublisher(broker, signing_key=CENTRAL_KEY)
     receipt_key = Ed25519PrivateKey.generate()

@@ -40,7 +40,7 @@ def test_two_workers_share_the_load_without_duplicate_rows(
     for w in workers:
         w.start()
     for w in workers:
-        assert w.connected.wait(10)
+        assert w.connected.wait(60)
     pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="pub", protocol=mqtt.MQTTv5)
     pub.connect("127.0.0.1", mosquitto.port)
     pub.loop_start()

@@ -46,12 +46,14 @@ def _run_and_kill(path: Path, seed: int, delay: float) -> list[str]:
 
     reader = threading.Thread(target=read)
     reader.start()
-    assert ready.wait(20), "writer did not start"
-    time.sleep(delay)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(10)
-    reader.join(10)
-    proc.stdout.close()
+    try:
+        assert ready.wait(60), "writer did not start"
+        time.sleep(delay)  # the power cut falls at a random point of the writing: by design
+    finally:
+        proc.send_signal(signal.SIGKILL)  # also when the writer never started: no leftover
+        proc.wait()
+        reader.join()
+        proc.stdout.close()
     return lines  # type: ignore[return-value]
 
 

@@ -5,6 +5,7 @@ birth and retained status, TLS with client certificates, fallback to MQTT 3.1.1,
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from contract import mqtt as contract
@@ -27,8 +28,10 @@ def _received(collector: Collector) -> list[int]:
     return out
 
 
-def test_drains_in_order_and_deletes_only_when_central_confirms(tmp_path: Path) -> None:
-    broker = Mosquitto(tmp_path / "mq", port=free_port())
+def test_drains_in_order_and_deletes_only_when_central_confirms(
+    tmp_path: Path, new_mosquitto: Callable[..., Mosquitto]
+) -> None:
+    broker = new_mosquitto(tmp_path / "mq", port=free_port())
     box = Outbox(tmp_path / "o.db", gateway_id="gw-u")
     box.put([reading(k) for k in range(3000)])
     settings = MqttSettings(port=broker.port, reconnect_min_s=0.1, reconnect_max_s=0.5)
@@ -107,9 +110,11 @@ def test_confirmations_that_are_not_ours_are_ignored(tmp_path: Path, mosquitto: 
     forger.close()
 
 
-def test_tls_with_client_certificate(tmp_path: Path) -> None:
+def test_tls_with_client_certificate(
+    tmp_path: Path, new_mosquitto: Callable[..., Mosquitto]
+) -> None:
     pki = make_pki(tmp_path / "pki")
-    broker = Mosquitto(
+    broker = new_mosquitto(
         tmp_path / "mq",
         listener_conf=(
             f"cafile {pki.ca}",

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from contract.receipt_signature import ReceiptFields, sign_receipt
+from contract.receipt_signature import ReceiptFields, receipt_url, sign_receipt
 from drivers.escpos.documents import BillNotice, Charge, Party, Payee, Receipt, TariffLine
 
 ICT = timezone(timedelta(hours=7))
 GATEWAY = "gw-camau-01"
+VERIFY_URL = "https://m2c.example.vn"
 
 
 def sample_notice(
@@ -25,7 +27,12 @@ def sample_notice(
     vat = subtotal * 8 // 100
     return BillNotice(
         bill_id=bill_id,
-        utility=Party("Công ty Điện lực Cà Mau", tax_code="2000113426", hotline="19001006"),
+        utility=Party(
+            "Công ty Điện lực Cà Mau",
+            tax_code="2000113426",
+            address="Số 99 Ngô Quyền, phường 1, TP Cà Mau",
+            hotline="19001006",
+        ),
         customer=customer,
         account="PB14010012345",
         address="Số 12 Nguyễn Huệ, phường 2, TP Cà Mau",
@@ -34,12 +41,13 @@ def sample_notice(
         new_index=12200,
         unit="kWh",
         lines=lines,
-        charges=(Charge("Thuế GTGT 8%", vat),),
+        charges=(Charge("Thuế GTGT 8%", vat, Decimal(8)),),
         total=subtotal + vat,
         due=date(2026, 12, 5),
         cashier_name="Trần Văn Bình",
         cashier_phone="0913 123 456",
         payee=Payee("970436", "0071000123456", "Vietcombank"),
+        phone="0939 123 456",
     )
 
 
@@ -64,5 +72,5 @@ def sample_receipt(key: Ed25519PrivateKey, *, receipt_no: str = "BN-01-000123") 
         paid_at=paid_at,
         cashier="Trần Văn Bình",
         gateway_id=GATEWAY,
-        verification=sign_receipt(fields, key),
+        verification=receipt_url(sign_receipt(fields, key), VERIFY_URL),
     )

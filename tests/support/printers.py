@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,7 +11,7 @@ from drivers.printers.ble import BlePrinter, find_printer
 from simulators.ble.air import VirtualAir
 from simulators.ble.backend import client_backend, scanner_backend
 from simulators.printer.ble import BlePrinterSim
-from simulators.printer.machine import PrinterMachine
+from simulators.printer.machine import PrintedJob, PrinterMachine
 
 
 @asynccontextmanager
@@ -29,3 +30,23 @@ async def ble_printer(
     finally:
         await printer.close()
         await sim.stop()
+
+
+class WatchedMachine(PrinterMachine):
+    """A simulated printer that says when it has taken ``mark`` bytes (:attr:`reached`) and
+    when a job has ended (:attr:`job_ended`), so tests wait on events, not on time."""
+
+    def __init__(self, width: int = 384, *, mark: int = 0, **options: object) -> None:
+        super().__init__(width, on_job=self._ended, **options)  # type: ignore[arg-type]
+        self.mark = mark
+        self.reached = asyncio.Event()
+        self.job_ended = asyncio.Event()
+
+    def _ended(self, _job: PrintedJob) -> None:
+        self.job_ended.set()
+
+    def receive(self, data: bytes) -> bytes:
+        reply = super().receive(data)
+        if self.mark and self.bytes_received >= self.mark:
+            self.reached.set()
+        return reply

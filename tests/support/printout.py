@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageChops
 
+from drivers.escpos.commands import without_realtime
 from drivers.escpos.encode import qr_bitmap
 from drivers.escpos.layout import Block, Qr, Rule, Text
 from drivers.escpos.profile import PrinterProfile
@@ -38,7 +39,7 @@ def expected_output(blocks: list[Block], profile: PrinterProfile, sizes: Sizes) 
             if profile.native_qr:
                 qr_codes.append(block.data)
             else:
-                rasters.append(qr_bitmap(block.data, profile.qr_module_dots))
+                rasters.append(_as_sent(qr_bitmap(block.data, profile.qr_module_dots)))
         elif isinstance(block, Text):
             if block.size == "normal" and block.text.isascii() and profile.text_mode:
                 text_lines.append(block.text)
@@ -46,8 +47,13 @@ def expected_output(blocks: list[Block], profile: PrinterProfile, sizes: Sizes) 
             face = Typeface(getattr(sizes, block.size), bold=block.bold)
             for line in face.wrap(block.text, profile.width_dots):
                 _, ink = face.render(line).crop_to_ink()
-                rasters.append(ink)
+                rasters.append(_as_sent(ink))
     return Expected(rasters, text_lines, qr_codes)
+
+
+def _as_sent(bitmap: Bitmap) -> Bitmap:
+    """The image as the encoder sends it: with no real-time command in its bytes."""
+    return Bitmap(bitmap.width, bitmap.height, without_realtime(bitmap.data))
 
 
 def same_pixels(a: Image.Image, b: Image.Image) -> bool:

@@ -54,7 +54,7 @@ class Kit:
 def _kit(tmp_path: Path) -> Kit:
     cache = BillCache(tmp_path / "cashier.db")
     ledger = PaymentLedger(tmp_path / "cashier.db")
-    queue = PrintQueue(tmp_path / "print.db")
+    queue = PrintQueue(tmp_path / "cashier.db")
     cashier = Cashier(
         gateway_id="gw-camau-01",
         cache=cache,
@@ -78,6 +78,7 @@ def kit(tmp_path: Path) -> Iterator[Kit]:
     k = _kit(tmp_path)
     k.cache.apply(PUSH)
     yield k
+    k.cashier.close()
     k.queue.close()
     k.cache.close()
     k.ledger.close()
@@ -194,7 +195,7 @@ def _call(
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())

@@ -24,7 +24,7 @@ def _post(port: int, path: str, body: object) -> dict[str, object]:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(), method="POST"
     )
-    with urllib.request.urlopen(request, timeout=5) as response:
+    with urllib.request.urlopen(request, timeout=60) as response:
         return json.loads(response.read())  # type: ignore[no-any-return]
 
 
@@ -46,7 +46,13 @@ def test_api_payment_is_printed_by_the_running_worker(tmp_path: Path) -> None:
             ),
             printer=PrinterConfig(transport="tcp", address="127.0.0.1", port=port),
         )
-        app = CashierApp.build(config, on_outcome=outcomes.append)
+        printed = asyncio.Event()
+
+        def outcome(o: JobOutcome) -> None:  # called on this loop, by the worker
+            outcomes.append(o)
+            printed.set()
+
+        app = CashierApp.build(config, on_outcome=outcome)
         app.worker.poll_s = 30  # only the API's wake-up can make it print in time
         app.cache.apply(
             BillCachePush.model_validate_json(
@@ -55,18 +61,13 @@ def test_api_payment_is_printed_by_the_running_worker(tmp_path: Path) -> None:
         )
         stop = asyncio.Event()
         task = asyncio.create_task(app.run(stop))
-        for _ in range(100):
-            if app.server is not None:
-                break
-            await asyncio.sleep(0.01)
+        await asyncio.sleep(0)  # run() starts the HTTP server before its first await
         assert app.server is not None
         body = await asyncio.to_thread(
             _post, app.server.port, "/bills/HD-2611-0001/payments", {"amount": 387482}
         )
-        for _ in range(200):
-            if outcomes:
-                break
-            await asyncio.sleep(0.02)
+        async with asyncio.timeout(60):  # worker.poll_s is 30: only the wake-up prints in time
+            await printed.wait()
         stop.set()
         await task
         await server.stop()

@@ -4,6 +4,7 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -18,7 +19,7 @@ from gateway.printing.worker import JobOutcome, PrintEvent, PrintWorker
 from simulators.printer.machine import PrintedJob, PrinterMachine
 from simulators.printer.servers import TcpPrinterServer
 from tests.support.documents import sample_receipt
-from tests.support.printers import ble_printer
+from tests.support.printers import WatchedMachine, ble_printer
 from tests.support.printout import Expected, assert_printout_shows, expected_output
 
 ROOT = Path(__file__).parents[3]
@@ -45,14 +46,30 @@ class Recorder:
     def __init__(self) -> None:
         self.events: list[PrintEvent] = []
         self.outcomes: list[JobOutcome] = []
+        self._news = asyncio.Event()  # set whenever an event or outcome arrives
+
+    def _event(self, event: PrintEvent) -> None:
+        self.events.append(event)
+        self._news.set()
+
+    def _outcome(self, outcome: JobOutcome) -> None:
+        self.outcomes.append(outcome)
+        self._news.set()
+
+    async def until(self, predicate: Callable[[], bool]) -> None:
+        """Wait for the worker to report what makes ``predicate`` true (bounded: 60 s)."""
+        async with asyncio.timeout(60):
+            while not predicate():
+                self._news.clear()
+                await self._news.wait()
 
     def worker(self, queue: PrintQueue, transport: object) -> PrintWorker:
         return PrintWorker(
             queue,
             "counter",
             transport,  # type: ignore[arg-type]
-            on_event=self.events.append,
-            on_outcome=self.outcomes.append,
+            on_event=self._event,
+            on_outcome=self._outcome,
             poll_s=0.05,
         )
 
@@ -102,14 +119,12 @@ def test_paper_out_before_the_job_prints_the_original_later(tmp_path: Path) -> N
         worker = rec.worker(queue, TcpPrinter("127.0.0.1", port))
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop))
-        await asyncio.sleep(0.2)
+        await rec.until(lambda: bool(rec.events))  # the worker found the paper out
         assert queue.get("r1").state is JobState.QUEUED
         assert machine.bytes_received < 100
         machine.load_paper()
-        for _ in range(100):
-            if queue.get("r1").state is JobState.PRINTED:
-                break
-            await asyncio.sleep(0.02)
+        await rec.until(lambda: bool(rec.outcomes))
+        assert queue.get("r1").state is JobState.PRINTED
         stop.set()
         await task
         await worker.transport.close()
@@ -166,7 +181,8 @@ def test_crash_after_sending_before_confirmation_prints_one_copy(tmp_path: Path)
     rec = Recorder()
 
     async def run() -> None:
-        machine = PrinterMachine(384, out_dir=tmp_path / "png")
+        # until the whole job and the confirming status query arrived
+        machine = WatchedMachine(384, out_dir=tmp_path / "png", mark=6 + len(ORIGINAL) + 6)
         machine.status_answers_left = 2  # answers the check before the job, then goes silent
         server = TcpPrinterServer(machine, idle_flush_s=None)
         port = await server.start()
@@ -180,20 +196,21 @@ def test_crash_after_sending_before_confirmation_prints_one_copy(tmp_path: Path)
             "tests.support.print_child",
             str(db),
             str(port),
+            "60",
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdout=asyncio.subprocess.PIPE,
         )
-        assert child.stdout is not None
-        assert await child.stdout.readline() == b"ready\n"
-        for _ in range(500):  # until the whole job and the confirming status query arrived
-            if machine.bytes_received >= 6 + len(ORIGINAL) + 6:
-                break
-            await asyncio.sleep(0.01)
-        assert machine.bytes_received >= 6 + len(ORIGINAL) + 6
-        child.send_signal(signal.SIGKILL)
-        assert await child.wait() == -signal.SIGKILL
-        await asyncio.sleep(0.05)  # the server sees the connection close and ends the job
+        try:
+            assert child.stdout is not None
+            assert await child.stdout.readline() == b"ready\n"
+            async with asyncio.timeout(60):
+                await machine.reached.wait()
+        finally:
+            child.send_signal(signal.SIGKILL)
+            assert await child.wait() == -signal.SIGKILL
+        async with asyncio.timeout(60):  # the server sees the connection close: the job ends
+            await machine.job_ended.wait()
         machine.status_answers_left = None
         queue = PrintQueue(db)
         assert queue.recovered == ["r1"]

@@ -71,6 +71,71 @@ def test_cashier_cli_takes_payments_with_printer_and_central_away(
     assert json.loads(line)["payment_id"] == "gw-1-BN09-000001"
     assert main([*base, "pay", "HD-2611-0002", "1"]) == 1
     assert "already_paid" in capsys.readouterr().out
+    # the receipt never printed (no printer): a reprint waits for the first print
+    assert main([*base, "reprint", "BN09-000001"]) == 1
+    assert "unknown_receipt" in capsys.readouterr().out
+    assert main([*base, "reprint", "BN09-999999"]) == 1
+    assert "unknown_receipt" in capsys.readouterr().out
+
+
+def test_cashier_cli_reprints_a_receipt_as_the_copy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+    import threading
+
+    from simulators.printer.machine import PrinterMachine
+    from simulators.printer.servers import TcpPrinterServer
+
+    machine = PrinterMachine(384)
+    loop = asyncio.new_event_loop()
+    server = TcpPrinterServer(machine, idle_flush_s=None)
+    port = loop.run_until_complete(server.start())
+    thread = threading.Thread(target=loop.run_forever)
+    thread.start()
+    try:
+        key = tmp_path / "key.pem"
+        assert main(["receipt", "keygen", "--key", str(key), "--gateway", "gw-1"]) == 0
+        config = tmp_path / "cashier.toml"
+        config.write_text(
+            f'[cashier]\ngateway_id = "gw-1"\ndata_dir = "{tmp_path / "data"}"\n'
+            f'signing_key = "{key}"\ncashier_name = "Lê Thị Thu"\nreceipt_prefix = "BN09"\n'
+            f'[printer]\ntransport = "tcp"\naddress = "127.0.0.1"\nport = {port}\n',
+            encoding="utf-8",
+        )
+        base = ["cashier", "-c", str(config)]
+        push = ROOT / "config" / "samples" / "bill_cache_route.json"
+        assert main([*base, "load-cache", str(push)]) == 0
+        assert main([*base, "pay", "HD-2611-0002", "89994"]) == 0
+        capsys.readouterr()
+        assert main([*base, "reprint", "BN09-000001"]) == 0
+        assert "queued receipt-BN09-000001 (copy)" in capsys.readouterr().out
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
+    machine.flush()
+    original, copy = machine.jobs
+    assert "COPY" not in original.text
+    assert len(copy.rasters) > len(original.rasters)  # the copy mark, top and bottom
+
+
+def test_bench_receipt_help_prints_help_and_does_not_run() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.bench.bench_receipt", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert "usage: python -m tests.bench.bench_receipt" in done.stdout
+    assert "receipt bytes" not in done.stdout  # no figures: the benchmark did not run
 
 
 def test_cashier_config_errors_exit_2(tmp_path: Path) -> None:
@@ -126,13 +191,13 @@ def test_sim_printer_tcp_process(tmp_path: Path) -> None:
         )
         assert proc.stdout is not None
         try:
-            line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+            line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
             port = int(line.split("tcp://127.0.0.1:")[1].split(",")[0])
             printer = TcpPrinter("127.0.0.1", port)
             await printer.write(b"\x1b@Xin chao\n")
             assert (await printer.read_status()).ready
             await printer.close()
-            job_line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+            job_line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
             assert "job 1:" in job_line
         finally:
             proc.terminate()

@@ -180,3 +180,80 @@ def test_logo_is_printed_centred(tmp_path: Path) -> None:
     first = machine.jobs[0].rasters[0]
     assert first.bitmap.height == 26
     assert first.x > 100
+
+
+def test_image_data_never_carries_a_real_time_command() -> None:
+    from drivers.escpos.commands import raster, without_realtime
+    from drivers.escpos.raster import Bitmap
+    from simulators.printer.machine import PrinterMachine
+
+    # a status request, a buffer clear and a power-off hidden in one image's rows
+    data = bytes([0x10, 0x04, 0x02, 0xFF, 0x10, 0x05, 0x02, 0x10, 0x14, 0x02, 0x10, 0x10])
+    assert without_realtime(data) == bytes(
+        [0x00, 0x04, 0x02, 0xFF, 0x00, 0x05, 0x02, 0x00, 0x14, 0x02, 0x10, 0x10]
+    )
+    machine = PrinterMachine(96)
+    assert machine.receive(raster(Bitmap(96, 1, data))) == b""  # no stray status answer
+    assert machine.receive(b"\x10\x04\x02") != b""  # a real request is still answered
+
+
+def _texts(blocks: list[object]) -> list[str]:
+    return [b.text for b in blocks if isinstance(b, Text)]
+
+
+def test_the_notice_shows_the_customers_phone() -> None:
+    texts = _texts(layout(sample_notice(), load_template(TEMPLATES / "notice.toml")))
+    assert "Điện thoại: 0939 123 456" in texts
+    assert "Thu ngân: Trần Văn Bình - 0913 123 456" in texts  # left behind: who to call
+
+
+def test_the_default_receipt_carries_what_a_vat_invoice_needs() -> None:
+    texts = _texts(layout(sample_receipt(KEY), load_template(TEMPLATES / "receipt.toml")))
+    assert "Công ty Điện lực Cà Mau" in texts  # seller, its tax code and address
+    assert "MST: 2000113426" in texts
+    assert "Số 99 Ngô Quyền, phường 1, TP Cà Mau" in texts
+    assert "Khách hàng: Nguyễn Thị Hồng Nhung" in texts  # buyer and address
+    assert "Địa chỉ: Số 12 Nguyễn Huệ, phường 2, TP Cà Mau" in texts
+    assert "Bậc: số lượng x đơn giá = thành tiền (kWh)" in texts  # unit prices
+    assert "1) 50 x 1.984 = 99.200" in texts
+    assert "3) 66 x 2.380 = 157.080" in texts
+    assert "Cộng tiền trước thuế: 358.780 đ" in texts
+    assert "Thuế GTGT 8%: 28.702 đ" in texts  # rate and amount
+    assert "Đã thu: 387.482 đ" in texts
+
+
+def test_a_part_payment_receipt_says_of_what_total() -> None:
+    from dataclasses import replace
+
+    receipt = replace(sample_receipt(KEY), paid=100_000)
+    texts = _texts(layout(receipt, load_template(TEMPLATES / "receipt.toml")))
+    assert "Đã thu: 100.000 / 387.482 đ" in texts
+
+
+def test_an_empty_header_placeholder_prints_no_line() -> None:
+    from dataclasses import replace
+
+    notice = sample_notice()
+    bare = replace(notice, utility=replace(notice.utility, address=""))
+    texts = _texts(layout(bare, load_template(TEMPLATES / "notice.toml")))
+    assert "" not in texts
+    assert len(texts) == len(_texts(layout(notice, load_template(TEMPLATES / "notice.toml")))) - 1
+
+
+def test_profiles_from_python_escpos_capability_database() -> None:
+    from drivers.escpos.capabilities import escpos_models
+    from gateway.printing.config import PrinterConfig
+
+    cheap = profile("escpos:POS-5890")  # the common 58 mm Bluetooth/USB printer
+    assert (cheap.width_dots, cheap.native_qr, cheap.cutter) == (384, False, False)
+    kiosk = profile("escpos:TM-T20II")
+    assert (kiosk.width_dots, kiosk.native_qr, kiosk.cutter) == (576, True, True)
+    assert "TM-T88V" in escpos_models()
+    with pytest.raises(ProfileError, match="not in python-escpos"):
+        profile("escpos:NO-SUCH-PRINTER")
+    with pytest.raises(ProfileError, match="no paper width"):
+        profile("escpos:default")
+    config = PrinterConfig(transport="tcp", address="10.0.0.5", profile="escpos:POS-5890")
+    assert config.printer_profile().width_dots == 384
+    with pytest.raises(ValueError, match="escpos:<model>"):
+        PrinterConfig(transport="tcp", address="10.0.0.5", profile="thermal")

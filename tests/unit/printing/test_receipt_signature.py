@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contract import receipt_signature as rs
-from tests.support.documents import GATEWAY, sample_receipt
+from tests.support.documents import GATEWAY, VERIFY_URL, sample_receipt
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 OTHER = Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
@@ -20,11 +20,28 @@ def test_signed_receipt_verifies_and_round_trips_fields() -> None:
     assert fields.amount == 387482
     assert fields.cashier == "Trần Văn Bình"
     assert fields.paid_at == datetime(2026, 11, 23, 2, 30, tzinfo=UTC)
-    assert rs.sign_receipt(fields, KEY) == qr  # Ed25519 is deterministic: canonical bytes
+    # Ed25519 is deterministic: the same canonical bytes give the same printed link
+    assert rs.receipt_url(rs.sign_receipt(fields, KEY), VERIFY_URL) == qr
+
+
+def test_the_printed_qr_is_a_link_to_central_carrying_the_signed_text() -> None:
+    link = sample_receipt(KEY).verification
+    assert link.startswith("https://m2c.example.vn/r/M2C1*gw-camau-01*BN-01-000123*")
+    assert " " not in link
+    assert link.isascii()
+    text = rs.receipt_text(link)
+    assert text.startswith("M2C1*")
+    assert "Trần Văn Bình" in text
+    assert rs.verify_receipt(text, RING) == rs.verify_receipt(link, RING)
+    assert rs.receipt_text(text) == text
+    with pytest.raises(rs.MalformedReceiptError):
+        rs.verify_receipt("https://m2c.example.vn/r/%FF%FE", RING)
+    with pytest.raises(ValueError, match="https://"):
+        rs.receipt_url(text, "m2c.example.vn")
 
 
 def test_canonical_content_is_documented_form() -> None:
-    qr = sample_receipt(KEY).verification
+    qr = rs.receipt_text(sample_receipt(KEY).verification)
     content, _, sig = qr.rpartition("*")
     assert content == (
         "M2C1*gw-camau-01*BN-01-000123*PB14010012345*HD-2611-0001*387482*CASH*"

@@ -1,0 +1,1 @@
+"""Field-cash receipts as central sees them: checking a printed receipt's signature."""
