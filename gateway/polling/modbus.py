@@ -177,13 +177,19 @@ class TcpLink(ModbusLink):
             raise DeviceError(device_id, exc.kind, exc.detail) from exc
 
     async def transact(self, device_id: str, unit: int, req: Request, *, timeout_s: float) -> bytes:
-        try:
-            async with self._turn:
-                return await self.client.read(
-                    unit, req.fc, req.address, req.count, timeout_s=timeout_s
-                )
-        except ModbusTcpError as exc:
-            raise DeviceError(device_id, exc.kind, f"{_where(req)}: {exc.detail}") from exc
+        """One read; sent once more on a new connection when another answer broke the stream."""
+        for again in (False, True):
+            try:
+                if not self.client.connected:  # another meter's broken answer closed it
+                    await self.ensure(device_id)
+                async with self._turn:
+                    return await self.client.read(
+                        unit, req.fc, req.address, req.count, timeout_s=timeout_s
+                    )
+            except ModbusTcpError as exc:
+                if exc.kind != "link_reset" or again:
+                    raise DeviceError(device_id, exc.kind, f"{_where(req)}: {exc.detail}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def close(self) -> None:
         self.client.close()
