@@ -167,7 +167,7 @@ class _Stream(asyncio.BufferedProtocol):
         self.client = client
         self.loop = asyncio.get_running_loop()
         self.pending: dict[int, _Pending] = {}
-        self.recent: dict[int, None] = {}  # ids given up on, oldest first
+        self.recent: dict[int, _Pending] = {}  # requests given up on, oldest first
         pending, recent = self.pending, self.recent
         self.decoder = MbapAnswerDecoder(lambda tid: tid in pending or tid in recent)
         # Received bytes land in this one buffer (recv_into): a plain protocol would have a
@@ -206,7 +206,7 @@ class _Stream(asyncio.BufferedProtocol):
         if p is None:
             return
         recent = self.recent
-        recent[tid] = None
+        recent[tid] = p
         if len(recent) > _RECENT:
             del recent[next(iter(recent))]
         if p.future.done():
@@ -219,22 +219,17 @@ class _Stream(asyncio.BufferedProtocol):
             p.future.set_exception(ModbusTcpError("timeout", f"{name}: no answer"))
 
     def answer(self, answer: MbapAnswer) -> None:
-        p = self.pending.pop(answer.transaction, None)
-        if p is None:
-            self.stray(answer)
-            return
-        p.timer.cancel()
-        future = p.future
-        if future.done():  # the caller gave up (cancelled)
-            return
-        if answer.unit == p.unit and answer.fc == p.fc and len(answer.body) == 2 * p.count:
-            future.set_result(answer.body)
-        elif answer.unit == p.unit and answer.fc == p.fc | 0x80:
-            code = answer.body[0]
-            future.set_exception(
-                ModbusTcpError("exception_code", f"exception {code:#04x}", code=code)
-            )
-        else:
+        tid = answer.transaction
+        p = self.pending.get(tid)
+        if p is not None and p.fits(answer):
+            del self.pending[tid]
+            p.timer.cancel()
+            self.resolve(p, answer)
+        elif p is None and tid in self.recent and self.recent[tid].fits(answer):
+            self.client.stray_late += 1  # the answer to a request given up on
+        elif not self.misnumbered(answer) and p is not None:
+            del self.pending[tid]
+            p.timer.cancel()
             self.client.frame_errors += 1
             if answer.unit != p.unit:
                 why = f"answer from unit {answer.unit} to a request to {p.unit}"
@@ -243,21 +238,37 @@ class _Stream(asyncio.BufferedProtocol):
                     f"answer FC{answer.fc:02d} with {len(answer.body)} bytes does not fit "
                     f"FC{p.fc:02d} x{p.count}"
                 )
-            future.set_exception(ModbusTcpError("protocol", f"{self.client.name}: {why}"))
+            if not p.future.done():
+                p.future.set_exception(ModbusTcpError("protocol", f"{self.client.name}: {why}"))
 
-    def stray(self, answer: MbapAnswer) -> None:
-        """An answer nobody waits for: late, or with a transaction id never sent."""
-        tid = answer.transaction
-        if tid in self.recent:
-            self.client.stray_late += 1
+    def resolve(self, p: _Pending, answer: MbapAnswer) -> None:
+        future = p.future
+        if future.done():  # the caller gave up (cancelled)
             return
-        self.client.stray_unknown += 1
-        fitting = [(t, p) for t, p in self.pending.items() if p.fits(answer)]
+        if answer.refused:
+            code = answer.body[0]
+            future.set_exception(
+                ModbusTcpError("exception_code", f"exception {code:#04x}", code=code)
+            )
+        else:
+            future.set_result(answer.body)
+
+    def misnumbered(self, answer: MbapAnswer) -> bool:
+        """Whether ``answer`` fits another waiting request: that request's answer with a wrong
+        transaction id. It is not taken; the request fails as ``wrong_transaction``."""
+        tid = answer.transaction
+        fitting = [(t, p) for t, p in self.pending.items() if t != tid and p.fits(answer)]
+        if tid not in self.pending:
+            self.client.stray_unknown += 1
+        if not fitting:
+            return False
         for _, p in fitting:
             p.misnumbered = tid
-        if len(fitting) == 1:  # it can only be this request's answer, with a wrong id
-            self.expire(fitting[0][0])
-            fitting[0][1].timer.cancel()
+        if len(fitting) == 1:  # it can only be this request's answer
+            t, p = fitting[0]
+            p.timer.cancel()
+            self.expire(t)
+        return True
 
     def broken(self, exc: StreamBroken) -> None:
         """Close a stream that cannot be framed: its suspect fails, the others may go again."""
