@@ -29,14 +29,15 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from drivers.modbus.frames import ModbusFrameError
 
 _HEAD = struct.Struct(">HHHBBB")  # transaction, protocol, length, unit, function, byte count
 HEAD_SIZE = 9  # an exception answer is exactly this long; every answer starts with it
-# protocol 0, a length below 256, then (unit) a read function or an exception
-_INNER_HEAD = re.compile(rb"\x00\x00\x00[\x03-\xfe].[\x01-\x04\x80-\xff]", re.S)
+# protocol 0, then length 3, a unit and an exception, or a longer length, a unit and a read
+_INNER_HEAD = re.compile(rb"\x00\x00(?:\x00\x03.[\x80-\xff]|\x00[\x04-\xfe].[\x01-\x04])", re.S)
+_SEARCH = _INNER_HEAD.search
 
 
 class StreamBroken(ModbusFrameError):
@@ -47,9 +48,11 @@ class StreamBroken(ModbusFrameError):
         self.suspect = suspect
 
 
-@dataclass(frozen=True, slots=True)
-class MbapAnswer:
-    """A framed answer. ``body``: the register bytes, or the exception code of a refusal."""
+class MbapAnswer(NamedTuple):
+    """A framed answer. ``body``: the register bytes, or the exception code of a refusal.
+
+    (A named tuple: one is made per answer, and a frozen dataclass costs three times as much.)
+    """
 
     transaction: int
     unit: int
@@ -110,7 +113,7 @@ class MbapAnswerDecoder:
         buf = self._buf
         n = len(buf)
         if n < HEAD_SIZE:
-            fault = head_fault(buf, 0, n)
+            fault = head_fault(buf, 0, n) if n >= 4 else None
             if fault is not None:
                 raise self._broken(fault, None)
             return None
@@ -121,7 +124,12 @@ class MbapAnswerDecoder:
         size = 6 + length
         if n < size:
             return None
-        if size > HEAD_SIZE and self._inner_head(buf, size, n):
+        end = n if n < size + 7 else size + 7
+        if (
+            size > HEAD_SIZE
+            and (_SEARCH(buf, HEAD_SIZE + 2, end) is not None or size < n < size + 8)
+            and self._inner_head(buf, size, n)
+        ):
             raise self._broken(
                 f"answer {tid:#06x} holds another answer's header: it was cut short", tid
             )
@@ -136,7 +144,8 @@ class MbapAnswerDecoder:
         bytes that have arrived after the frame are looked at as far as they go.
         """
         issued = self._issued
-        for m in _INNER_HEAD.finditer(buf, HEAD_SIZE + 2, min(n, size + 7)):
+        end = min(n, size + 7)
+        for m in _INNER_HEAD.finditer(buf, HEAD_SIZE + 2, end):
             at = m.start() - 2  # its transaction id comes first
             if head_fault(buf, at, min(HEAD_SIZE, n - at)) is None and issued(
                 buf[at] << 8 | buf[at + 1]

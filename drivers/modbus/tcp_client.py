@@ -221,6 +221,17 @@ class _Stream(asyncio.BufferedProtocol):
     def answer(self, answer: MbapAnswer) -> None:
         tid = answer.transaction
         p = self.pending.get(tid)
+        if (  # the common case first
+            p is not None
+            and p.unit == answer.unit
+            and p.fc == answer.fc
+            and len(answer.body) == 2 * p.count
+        ):
+            del self.pending[tid]
+            p.timer.cancel()
+            if not p.future.done():
+                p.future.set_result(answer.body)
+            return
         if p is not None and p.fits(answer):
             del self.pending[tid]
             p.timer.cancel()
