@@ -6,10 +6,10 @@ a bad CRC 5 %, exception 2 10 %, one flipped byte 5 %, answers written in two pi
 frozen, counters starting just below their rollover, a clock 1 % fast, and gone for 10 s out of
 every 60 s.
 
-Faults of a broken Modbus TCP gateway (the TCP simulator only): ``truncate=P`` cuts an answer
-after its byte count (the MBAP header still announces the whole answer, so the next answer on
-the connection seems to complete it), ``wrong_length=P`` puts a wrong length into the MBAP
-header, ``wrong_tid=P`` answers with another transaction id.
+Faults of a broken Modbus TCP gateway: ``truncate=P`` cuts an answer after its byte count (on
+TCP the MBAP header still announces the whole answer, so the next answer on the connection seems
+to complete it; on RTU the frame ends there), ``wrong_length=P`` puts a wrong length into the
+MBAP header, ``wrong_tid=P`` answers with another transaction id (these two: TCP only).
 """
 
 from __future__ import annotations
