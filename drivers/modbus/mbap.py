@@ -11,7 +11,10 @@ frame it checks that
 * no other answer's header starts inside its data: the bytes of a frame that was cut short are
   followed by the next frame's header (a transaction id this client issued, protocol 0, a length
   that agrees with its byte count), wholly inside the frame or running past its end into the
-  bytes that have arrived after it.
+  bytes that have arrived after it. A frame still incomplete is checked as its bytes come, so a
+  cut answer is found when the next answer's header arrives, not only once enough bytes came
+  to fill the length the cut one announced (behind a serial gateway, one request at a time,
+  that could take many answers).
 
 What follows a good frame is the next frame's business: garbage after it breaks the stream when
 it is read, without taking back the answer before it. One cut stays out of reach: an answer
@@ -123,6 +126,11 @@ class MbapAnswerDecoder:
             raise self._broken(reason, tid if protocol == 0 and self._issued(tid) else None)
         size = 6 + length
         if n < size:
+            # the next answer's header already there: cut short, do not wait for the rest
+            if _SEARCH(buf, HEAD_SIZE + 2, n) is not None and self._inner_head(buf, n, n):
+                raise self._broken(
+                    f"answer {tid:#06x} holds another answer's header: it was cut short", tid
+                )
             return None
         end = n if n < size + 7 else size + 7
         if (

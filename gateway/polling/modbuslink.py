@@ -160,9 +160,9 @@ class TcpLink(ModbusLink):
         """One read; sent once more on a new connection when another answer broke the stream."""
         for again in (False, True):
             try:
-                if not self.client.connected:  # another meter's broken answer closed it
-                    await self.ensure(device_id)
                 async with self._turn:
+                    if not self.client.connected:  # another meter's broken answer closed it
+                        await self.ensure(device_id)
                     return await self.client.read(
                         unit, req.fc, req.address, req.count, timeout_s=timeout_s
                     )

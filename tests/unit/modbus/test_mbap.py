@@ -121,3 +121,12 @@ def test_after_a_break_the_decoder_holds_nothing() -> None:
     with pytest.raises(StreamBroken):
         dec.next_answer()
     assert dec.pending == 0
+
+
+def test_a_cut_answer_is_found_when_the_next_header_comes_not_when_its_length_is_filled() -> None:
+    """One request at a time: the next answer (13 bytes) is far from filling the cut one's 161."""
+    cut = answer(0x0010, 3, list(range(76)))[:9]
+    got, broken = decode(cut + answer(0x0011, 1, [1, 2]), [9], {0x0010, 0x0011})
+    assert got == []
+    assert broken is not None
+    assert broken.suspect == 0x0010
