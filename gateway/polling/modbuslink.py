@@ -5,8 +5,8 @@ connection. ``transact`` sends one read and returns its register bytes, or raise
 * :class:`SerialLink` — one RS-485 line: RTU frames on a serial port;
 * :class:`TcpLink` — one Modbus TCP connection (:mod:`drivers.modbus.tcp_client`). Behind a
   TCP-to-RS-485 gateway (``one_at_a_time``) its requests go strictly one after the other. A read
-  that lost its answer because another answer broke the stream (``link_reset``) is sent once
-  more on a new connection.
+  that lost its answer because another answer broke the stream (``link_reset``) is sent again
+  on a new connection (up to three times).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from drivers.modbus.planner import Request
 from drivers.modbus.tcp_client import ModbusTcpClient, ModbusTcpError
 from drivers.serialport import AsyncSerialPort, LineSettings, Parity, SerialPortError
 from gateway.polling.device import DeviceError
+
+RESETS_TRIED = 3  # a read lost to a stream another answer broke is sent again this often
 
 
 def where(req: Request) -> str:
@@ -157,8 +159,9 @@ class TcpLink(ModbusLink):
             raise DeviceError(device_id, exc.kind, exc.detail) from exc
 
     async def transact(self, device_id: str, unit: int, req: Request, *, timeout_s: float) -> bytes:
-        """One read; sent once more on a new connection when another answer broke the stream."""
-        for again in (False, True):
+        """One read; sent again on a new connection when another answer broke the stream (at
+        most ``RESETS_TRIED`` times: a meter that breaks it often may break the next one too)."""
+        for attempt in range(RESETS_TRIED + 1):
             try:
                 async with self._turn:
                     if not self.client.connected:  # another meter's broken answer closed it
@@ -167,7 +170,7 @@ class TcpLink(ModbusLink):
                         unit, req.fc, req.address, req.count, timeout_s=timeout_s
                     )
             except ModbusTcpError as exc:
-                if exc.kind != "link_reset" or again:
+                if exc.kind != "link_reset" or attempt == RESETS_TRIED:
                     detail = f"{where(req)}: {exc.detail}"
                     raise DeviceError(device_id, exc.kind, detail, code=exc.code) from exc
         raise AssertionError("unreachable")  # pragma: no cover

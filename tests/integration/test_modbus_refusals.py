@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
-import pytest
+import structlog.testing
 from prometheus_client import CollectorRegistry
 
 from contract.mqtt import Reading
@@ -73,7 +73,7 @@ def test_the_planner_reads_gaps_only_through_documented_registers(tmp_path: Path
 
 @run_async
 async def test_a_refused_block_is_cut_into_documented_blocks_remembered_and_reported(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
 ) -> None:
     (tmp_path / "gappy.toml").write_text(MODEL)
     catalog = ModelCatalog([tmp_path])
@@ -105,12 +105,13 @@ async def test_a_refused_block_is_cut_into_documented_blocks_remembered_and_repo
         (sched,) = build_schedulers(
             cfg.buses, sink=sink, on_event=lambda e: None, registry=registry, catalog=catalog
         )
-        task = asyncio.create_task(sched.run())
-        try:
-            await asyncio.wait_for(reads.wait(), 20)
-        finally:
-            sched.stop()
-            await asyncio.wait_for(task, 5)
+        with structlog.testing.capture_logs() as logs:
+            task = asyncio.create_task(sched.run())
+            try:
+                await asyncio.wait_for(reads.wait(), 20)
+            finally:
+                sched.stop()
+                await asyncio.wait_for(task, 5)
         served = sim.bus.meters[1].requests
 
     health = sched.health()["w1"]
@@ -125,8 +126,9 @@ async def test_a_refused_block_is_cut_into_documented_blocks_remembered_and_repo
         registry.get_sample_value("m2c_modbus_block_splits_total", {"bus": "site", "device": "w1"})
         == 1
     )
-    out = capsys.readouterr().out
-    assert out.count("meter refused a block") == 1
+    splits = [e for e in logs if e["event"].startswith("meter refused a block")]
+    assert len(splits) == 1
+    assert splits[0]["refused"] == "FC03 0x0000+12"
 
 
 def _stray(registry: CollectorRegistry, port: int, reason: str) -> float:
