@@ -17,6 +17,7 @@ And per meter, ``m2c_modbus_block_splits_total{bus,device}``: blocks the meter r
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from typing import ClassVar
 from weakref import WeakKeyDictionary
@@ -30,7 +31,8 @@ from drivers.modbus.tcp_client import ModbusTcpClient
 
 class _TcpLinkCollector(Collector):
     def __init__(self) -> None:
-        self.clients: WeakKeyDictionary[ModbusTcpClient, str] = WeakKeyDictionary()
+        # by (bus, host:port): a rebuilt bus's new client replaces the old one's series
+        self.clients: dict[tuple[str, str], weakref.ref[ModbusTcpClient]] = {}
 
     def collect(self) -> Iterator[Metric]:
         labels = ["bus", "link"]
@@ -52,8 +54,12 @@ class _TcpLinkCollector(Collector):
         connects = CounterMetricFamily(
             "m2c_modbus_tcp_connects", "Modbus TCP connections opened", labels=labels
         )
-        for client, bus in list(self.clients.items()):
-            ids = [bus, client.name]
+        for (bus, name), ref in list(self.clients.items()):
+            client = ref()
+            if client is None:
+                del self.clients[(bus, name)]
+                continue
+            ids = [bus, name]
             stray.add_metric([*ids, "late"], client.stray_late)
             stray.add_metric([*ids, "unknown_id"], client.stray_unknown)
             errors.add_metric(ids, client.frame_errors)
@@ -88,4 +94,4 @@ class ModbusMetrics:
 
     def watch(self, bus: str, client: ModbusTcpClient) -> None:
         """Export ``client``'s counters under ``bus`` for as long as it lives."""
-        self._links.clients[client] = bus
+        self._links.clients[(bus, client.name)] = weakref.ref(client)
