@@ -203,3 +203,25 @@ async def test_a_wrong_transaction_id_is_reported_as_such_and_stray_frames_are_e
 
 async def _drop(readings: Sequence[Reading]) -> None:
     return None
+
+
+@run_async
+async def test_pymodbus_sees_the_simulated_meters_refuse_as_their_models_say() -> None:
+    """An independent client: the ultraD refuses past register 17 (02) and over 22 (03)."""
+    from pymodbus.client import AsyncModbusTcpClient
+
+    async with ModbusTcpSimulator([MeterSpec(7, "dynaflox-ultrad")]) as sim:
+        client = AsyncModbusTcpClient("127.0.0.1", port=sim.port, timeout=3, retries=0)
+        await client.connect()
+        try:
+            whole = await client.read_holding_registers(0, count=18, device_id=7)
+            past = await client.read_holding_registers(16, count=4, device_id=7)
+            long = await client.read_holding_registers(0, count=23, device_id=7)
+        finally:
+            client.close()
+    assert not whole.isError()
+    assert len(whole.registers) == 18
+    assert past.isError()
+    assert past.exception_code == 2
+    assert long.isError()
+    assert long.exception_code == 3
