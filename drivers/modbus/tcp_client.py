@@ -269,7 +269,7 @@ class _Stream(asyncio.BufferedProtocol):
         transaction id. It is not taken; the request fails as ``wrong_transaction``."""
         tid = answer.transaction
         fitting = [(t, p) for t, p in self.pending.items() if t != tid and p.fits(answer)]
-        if tid not in self.pending:
+        if fitting or tid not in self.pending:
             self.client.stray_unknown += 1
         if not fitting:
             return False
