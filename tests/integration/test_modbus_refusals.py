@@ -120,8 +120,8 @@ async def test_a_refused_block_is_cut_into_documented_blocks_remembered_and_repo
     (device,) = sched.devices
     assert device.requests == (Request(3, 0, 2), Request(3, 4, 2), Request(3, 10, 2))  # type: ignore[attr-defined]
     assert device.splits == [(Request(3, 0, 12), device.requests)]  # type: ignore[attr-defined]
-    # refused once, then three documented blocks a read
-    assert served == 1 + 3 * health.reads
+    # refused once, then three documented blocks a read (the read stopped may have begun)
+    assert 0 <= served - (1 + 3 * health.reads) <= 2
     assert (
         registry.get_sample_value("m2c_modbus_block_splits_total", {"bus": "site", "device": "w1"})
         == 1
@@ -151,7 +151,7 @@ async def test_a_wrong_transaction_id_is_reported_as_such_and_stray_frames_are_e
         meters = [
             {"id": f"e{u}", "model": "eastron-sdm630", "unit_id": u}
             | ({"port": slow.port} if u == 2 else {})
-            | {"overrides": {"timeout_ms": 200}}
+            | {"overrides": {"timeout_ms": 200 if u == 2 else 3000}}
             for u in (1, 2, 3)
         ]
         cfg = PollingConfig.model_validate(
