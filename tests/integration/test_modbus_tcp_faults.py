@@ -52,8 +52,14 @@ def config(port: int, serial_gateway: bool) -> PollingConfig:
                     "period_s": 0.02,
                     "jitter": 0,
                     "serial_gateway": serial_gateway,
+                    # healthy meters wait long: on a loaded machine a slow answer is no fault
                     "meters": [
-                        {"id": f"e{u}", "model": "eastron-sdm630", "unit_id": u}
+                        {
+                            "id": f"e{u}",
+                            "model": "eastron-sdm630",
+                            "unit_id": u,
+                            "overrides": {"timeout_ms": 500 if u == 3 else 5000},
+                        }
                         for u in range(1, 9)
                     ],
                 }
