@@ -292,3 +292,21 @@ def test_adapter_missing_then_unplugged_then_back(tmp_path: Path) -> None:
         port.close()
 
     run(body)
+
+
+def test_a_readout_with_the_same_meter_time_is_not_new_readings() -> None:
+    clock = FakeClock()
+
+    async def body() -> None:
+        async with IecBus([meter("", clock, mean_kw=500.0)]) as bus:
+            dev = device(bus, clock)
+            first = by_quantity(await dev.read())
+            again = await dev.read()  # the meter's clock shows the same second
+            clock.now += timedelta(seconds=1)
+            later = by_quantity(await dev.read())
+            dev.transport.close()
+        assert again == []
+        assert dev.repeated_timestamps == 1
+        assert later["energy_import"].ts - first["energy_import"].ts == timedelta(seconds=1)
+
+    run(body)
