@@ -217,7 +217,7 @@ class Gateway:
             sink=self.submit,
             on_event=self.health.on_health,
             registry=self.registry,
-            catalog=ModelCatalog(settings.polling.model_dirs),
+            catalog=ModelCatalog(settings.polling.meter_models),
             records=records,
         )
 

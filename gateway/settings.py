@@ -221,12 +221,12 @@ class GatewaySettings(BaseSettings):
 
     @property
     def polling(self) -> PollingConfig:
-        return PollingConfig(model_dirs=list(self.meter_models), buses=list(self.buses))
+        return PollingConfig(meter_models=list(self.meter_models), buses=list(self.buses))
 
     @model_validator(mode="after")
     def _unique_buses_and_meters(self) -> GatewaySettings:
         try:
-            PollingConfig(model_dirs=list(self.meter_models), buses=list(self.buses))
+            PollingConfig(meter_models=list(self.meter_models), buses=list(self.buses))
         except ValidationError as exc:
             raise ValueError("; ".join(e["msg"] for e in exc.errors())) from exc
         return self

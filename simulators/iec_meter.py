@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import structlog
@@ -59,20 +59,28 @@ class IecMeter:
         self.reads = 0
         self.max_kw = 0.0
         self.max_at = clock()
+        self._frozen: list[DataSet] = []
 
     @property
     def identification(self) -> Identification:
         return Identification(self.spec.maker, self.spec.baud_char, f"M2C{self.spec.address}")
 
     def datasets(self) -> list[DataSet]:
-        energy = self.import_kwh.advance(stuck=self.faults.stuck)
-        power = self.import_kwh.rate
+        """What the meter shows now; a ``stuck`` meter shows the same values, only its clock
+        runs on."""
         now = self._clock()
+        if not (self.faults.stuck and self._frozen):
+            self._frozen = self._values(now)
+        return self._frozen + self._clock_lines(now)
+
+    def _values(self, now: datetime) -> list[DataSet]:
+        energy = self.import_kwh.advance()
+        power = self.import_kwh.rate
         if power > self.max_kw or now.month != self.max_at.month:  # the maximum of the month
             self.max_kw, self.max_at = power, now
         zone = timezone(timedelta(hours=self.spec.tz_offset_h))
         max_at = (self.max_at + timedelta(seconds=self.faults.clock_drift_s)).astimezone(zone)
-        lines = [
+        return [
             DataSet("0.0.0", (Value(self.spec.address),)),
             DataSet("1.8.0", (Value(f"{energy:010.3f}", "kWh"),)),
             DataSet("2.8.0", (Value("000000.000", "kWh"),)),
@@ -85,11 +93,16 @@ class IecMeter:
             DataSet("31.7.0", (Value(f"{power * 1000 / 230:.2f}", "A"),)),
             DataSet("14.7.0", (Value("50.00", "Hz"),)),
         ]
-        if self.spec.has_clock:
-            local = (now + timedelta(seconds=self.faults.clock_drift_s)).astimezone(zone)
-            lines.append(DataSet("0.9.1", (Value(local.strftime("%H%M%S")),)))
-            lines.append(DataSet("0.9.2", (Value(local.strftime("%y%m%d")),)))
-        return lines
+
+    def _clock_lines(self, now: datetime) -> list[DataSet]:
+        if not self.spec.has_clock:
+            return []
+        zone = timezone(timedelta(hours=self.spec.tz_offset_h))
+        local = (now + timedelta(seconds=self.faults.clock_drift_s)).astimezone(zone)
+        return [
+            DataSet("0.9.1", (Value(local.strftime("%H%M%S")),)),
+            DataSet("0.9.2", (Value(local.strftime("%y%m%d")),)),
+        ]
 
     def data_block(self) -> bytes:
         block = encode_data_block(format_lines(self.datasets()))

@@ -74,6 +74,7 @@ class MbusMeter:
         self.last_answer = b""
         self.next_telegram = 0
         self.reads = 0
+        self._frozen: tuple[float, float] | None = None
 
     def header_preview(self) -> Header:
         return Header(
@@ -98,8 +99,9 @@ class MbusMeter:
     def telegram(self, index: int) -> bytes:
         """The application data (header and records) of telegram ``index``."""
         clock_bytes, month_start = self._local()
-        value = self.register.advance(stuck=self.faults.stuck)
-        rate = self.register.rate
+        if not (self.faults.stuck and self._frozen):  # a stuck meter's values stay, its clock runs
+            self._frozen = (self.register.advance(), self.register.rate)
+        value, rate = self._frozen
         out = encode_header(self.header()) + encode_record(b"\x78", self.spec.id, "bcd8")
         if self.spec.kind == "water":
             out += encode_record(b"\x13", round(value * 1000), "bcd8")  # litres

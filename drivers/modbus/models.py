@@ -27,6 +27,8 @@ from drivers.modbus.types import (
     Part,
     Register,
     RegisterType,
+    Span,
+    Undocumented,
 )
 
 BUILTIN_DIR = Path(__file__).resolve().parents[2] / "config" / "meters"
@@ -55,6 +57,15 @@ class _ModelSection(_Edge):
     silence_ms: float = Field(default=5.0, ge=0, le=10_000)
     timeout_ms: float = Field(default=1000.0, gt=0, le=60_000)
     max_gap: int | None = Field(default=None, ge=0)
+    undocumented: Undocumented = Field(
+        default="zeros",
+        description="what the meter answers for a register outside [[documented]]",
+    )
+
+
+class _Documented(_Edge):
+    fc: FunctionCode
+    ranges: list[tuple[int, int]] = Field(min_length=1, description="[first, last] inclusive")
 
 
 class _Defaults(_Edge):
@@ -91,6 +102,7 @@ class RegisterEntry(_Edge):
 class _ModelFile(_Edge):
     model: _ModelSection
     defaults: _Defaults = _Defaults()
+    documented: list[_Documented] = Field(default_factory=list)
     registers: list[RegisterEntry] = Field(min_length=1)
 
 
@@ -189,7 +201,18 @@ def parse_model(data: dict[str, Any], *, where: str = "<memory>") -> MeterModel:
         registers.append(reg)
     _check_overlaps(registers, where, "registers")
     m = doc.model
-    return MeterModel(
+    spans: list[Span] = []
+    for i, d in enumerate(doc.documented):
+        for k, (first, last) in enumerate(d.ranges):
+            try:
+                spans.append(Span(d.fc, first, last))
+            except ValueError as exc:
+                raise ModelError(where, f"documented.{i}.ranges.{k}", str(exc)) from exc
+    if m.undocumented == "exception" and not spans:
+        raise ModelError(
+            where, "model.undocumented", "'exception' needs the [[documented]] registers"
+        )
+    model = MeterModel(
         name=m.name,
         maker=m.maker,
         description=m.description,
@@ -201,7 +224,18 @@ def parse_model(data: dict[str, Any], *, where: str = "<memory>") -> MeterModel:
             max_gap=m.max_gap,
         ),
         source=where,
+        documented=tuple(spans),
+        undocumented=m.undocumented,
     )
+    for i, reg in enumerate(model.registers):
+        for p in reg.parts:
+            if not model.is_documented(reg.fc, p.address, p.end):
+                raise ModelError(
+                    where,
+                    f"registers.{i}",
+                    f"FC{reg.fc:02d} {p.address:#06x}+{p.width} is outside [[documented]]",
+                )
+    return model
 
 
 def load_model_file(path: Path) -> MeterModel:

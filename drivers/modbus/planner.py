@@ -11,7 +11,7 @@ the request would exceed ``max_registers`` or the gap ``max_gap``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from drivers.modbus.types import Limits, Register
@@ -84,7 +84,17 @@ def atoms(registers: Iterable[Register]) -> list[_Atom]:
     return out
 
 
-def _plan_fc(run: Sequence[_Atom], limits: Limits, cost: Cost) -> list[Request]:
+Readable = Callable[[int, int, int], bool]
+"""``readable(fc, start, end)``: whether registers ``start .. end-1`` may be read in a block."""
+
+
+def _everything(fc: int, start: int, end: int) -> bool:
+    return True
+
+
+def _plan_fc(
+    run: Sequence[_Atom], limits: Limits, cost: Cost, readable: Readable = _everything
+) -> list[Request]:
     n = len(run)
     inf = (float("inf"), 0)
     best: list[tuple[float, int]] = [(0.0, 0)] + [inf] * n
@@ -95,10 +105,12 @@ def _plan_fc(run: Sequence[_Atom], limits: Limits, cost: Cost) -> list[Request]:
             span = end - run[i].start
             if span > limits.max_registers:
                 break
-            if (
-                i < j - 1
-                and limits.max_gap is not None
-                and run[i + 1].start - run[i].end > limits.max_gap
+            if i < j - 1 and (
+                (limits.max_gap is not None and run[i + 1].start - run[i].end > limits.max_gap)
+                or (
+                    run[i + 1].start > run[i].end
+                    and not readable(run[i].fc, run[i].end, run[i + 1].start)
+                )
             ):
                 break
             prev = best[i]
@@ -116,8 +128,14 @@ def _plan_fc(run: Sequence[_Atom], limits: Limits, cost: Cost) -> list[Request]:
     return requests
 
 
-def plan(registers: Iterable[Register], limits: Limits, cost: Cost) -> tuple[Request, ...]:
-    """The cheapest requests that read every register in ``registers``."""
+def plan(
+    registers: Iterable[Register], limits: Limits, cost: Cost, readable: Readable = _everything
+) -> tuple[Request, ...]:
+    """The cheapest requests that read every register in ``registers``.
+
+    A gap between wanted registers is read only where ``readable`` allows it (a meter that
+    refuses undocumented registers: its model's documented ones).
+    """
     all_atoms = atoms(registers)
     for a in all_atoms:
         if a.end - a.start > limits.max_registers:
@@ -127,8 +145,32 @@ def plan(registers: Iterable[Register], limits: Limits, cost: Cost) -> tuple[Req
             )
     out: list[Request] = []
     for fc in sorted({a.fc for a in all_atoms}):
-        out.extend(_plan_fc([a for a in all_atoms if a.fc == fc], limits, cost))
+        out.extend(_plan_fc([a for a in all_atoms if a.fc == fc], limits, cost, readable))
     return tuple(out)
+
+
+def split(
+    request: Request, registers: Iterable[Register], limits: Limits, readable: Readable
+) -> tuple[Request, ...]:
+    """``request`` cut into blocks of the wanted registers it covers, with gaps only where
+    ``readable``: what to ask a meter that refused it. ``(request,)`` when it cannot be cut."""
+    inside = [
+        a
+        for a in atoms(registers)
+        if a.fc == request.fc and request.address <= a.start and a.end <= request.end
+    ]
+    out: list[Request] = []
+    for a in inside:
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and (last.end == a.start or readable(a.fc, last.end, a.start))
+            and a.end - last.address <= limits.max_registers
+        ):
+            out[-1] = Request(a.fc, last.address, a.end - last.address)
+        else:
+            out.append(Request(a.fc, a.start, a.end - a.start))
+    return tuple(out) or (request,)
 
 
 def plan_blocks(registers: Iterable[Register], limits: Limits) -> tuple[Request, ...]:

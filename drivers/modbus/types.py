@@ -91,9 +91,30 @@ class Limits:
             raise ValueError("silence must be >= 0 and timeout > 0")
 
 
+Undocumented = Literal["zeros", "exception"]
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Registers ``first .. last`` (inclusive) of function code ``fc``."""
+
+    fc: int
+    first: int
+    last: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.first <= self.last <= 0xFFFF:
+            raise ValueError(f"range {self.first:#06x}..{self.last:#06x} is not first <= last")
+
+
 @dataclass(frozen=True, slots=True)
 class MeterModel:
-    """A kind of meter: its registers and its limits. ``source`` is the file it came from."""
+    """A kind of meter: its registers and its limits. ``source`` is the file it came from.
+
+    ``documented``: the registers the meter's document lists (empty: not known);
+    ``undocumented``: what the meter answers for a read that touches any other register —
+    ``"zeros"`` or ``"exception"`` (02, illegal data address).
+    """
 
     name: str
     registers: tuple[Register, ...]
@@ -101,6 +122,20 @@ class MeterModel:
     maker: str = ""
     description: str = ""
     source: str = ""
+    documented: tuple[Span, ...] = ()
+    undocumented: Undocumented = "zeros"
+
+    def is_documented(self, fc: int, start: int, end: int) -> bool:
+        """Whether registers ``start .. end-1`` of ``fc`` are all documented (or nothing is)."""
+        if not self.documented:
+            return True
+        at = start
+        for span in sorted((s for s in self.documented if s.fc == fc), key=lambda s: s.first):
+            if span.first <= at <= span.last:
+                at = span.last + 1
+            if at >= end:
+                return True
+        return at >= end
 
     def register(self, quantity: str) -> Register:
         for reg in self.registers:

@@ -127,7 +127,9 @@ Bus = Annotated[
 class PollingConfig(_Config):
     """The polling part of the gateway's configuration."""
 
-    model_dirs: list[Path] = Field(default_factory=list, description="more meter model directories")
+    meter_models: list[Path] = Field(
+        default_factory=list, description="more meter model directories"
+    )
     buses: list[Bus] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -16,10 +16,13 @@ from contract.mqtt import Reading
 class DeviceError(Exception):
     """A device did not answer usefully. ``kind`` is a short, countable reason."""
 
-    def __init__(self, device_id: str, kind: str, detail: str = "") -> None:
+    def __init__(
+        self, device_id: str, kind: str, detail: str = "", *, code: int | None = None
+    ) -> None:
         self.device_id = device_id
         self.kind = kind  # e.g. "timeout", "crc", "exception_code", "garbled", "protocol"
         self.detail = detail
+        self.code = code  # the Modbus exception code of an "exception_code"
         super().__init__(f"{device_id}: {kind}{': ' + detail if detail else ''}")
 
 

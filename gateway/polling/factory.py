@@ -13,12 +13,13 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from drivers.modbus.models import MeterOverrides, ModelCatalog, ModelError, apply_overrides
-from drivers.modbus.planner import Cost, PlanError
+from drivers.modbus.planner import Cost, PlanError, Request
 from drivers.modbus.types import MeterModel
 from gateway.polling.config import Bus, ModbusRtuBus, ModbusTcpBus, bus_name
 from gateway.polling.device import PolledDevice
 from gateway.polling.health import Backoff, DeviceHealth
 from gateway.polling.modbus import ModbusDevice, ModbusLink
+from gateway.polling.modbus_metrics import ModbusMetrics
 from gateway.polling.scheduler import BusScheduler, OnEvent, Sink
 from gateway.polling.serialbus import IecBusConfig, MbusBusConfig, build_iec_bus, build_mbus_bus
 
@@ -45,13 +46,26 @@ def _device(
     unit_id: int,
     link: ModbusLink,
     cost: Cost,
-    sleep: Callable[[float], Awaitable[None]],
-    wall: Callable[[], datetime],
+    ctx: BuildContext,
+    bus: str,
     silence_s: float | None = None,
 ) -> ModbusDevice:
+    splits = ModbusMetrics.for_registry(ctx.registry).block_splits
+
+    def on_split(dev: ModbusDevice, refused: Request, parts: tuple[Request, ...]) -> None:
+        splits.labels(bus=bus, device=dev.device_id).inc()
+
     try:
         return ModbusDevice(
-            meter_id, model, unit_id, link, cost=cost, silence_s=silence_s, wall=wall, sleep=sleep
+            meter_id,
+            model,
+            unit_id,
+            link,
+            cost=cost,
+            silence_s=silence_s,
+            wall=ctx.wall,
+            sleep=ctx.sleep,
+            on_split=on_split,
         )
     except PlanError as exc:
         raise PollingConfigError(f"{where}: {exc}") from exc
@@ -64,6 +78,7 @@ class BuildContext:
     catalog: ModelCatalog
     sleep: Callable[[float], Awaitable[None]]
     wall: Callable[[], datetime]
+    registry: CollectorRegistry
 
 
 @dataclass(frozen=True)
@@ -106,8 +121,8 @@ def _build_modbus_rtu(bus: ModbusRtuBus, ctx: BuildContext) -> BusParts:
             Cost.rtu(
                 baud=bus.baud, silence_s=model.limits.silence_s, bits_per_char=bus.bits_per_char
             ),
-            ctx.sleep,
-            ctx.wall,
+            ctx,
+            bus.name,
         )
         for m, model in models
     ]
@@ -129,19 +144,18 @@ def _build_modbus_tcp(bus: ModbusTcpBus, ctx: BuildContext) -> BusParts:
         model = _model(ctx.catalog, where, m.model, m.overrides)
         key = (m.host or bus.host, m.port or bus.port)
         if key not in links:
-            links[key] = ModbusLink.tcp(
+            link = links[key] = ModbusLink.tcp(
                 key[0],
                 key[1],
                 connect_timeout_s=model.limits.timeout_s + 1.0,
                 one_at_a_time=bus.serial_gateway,
             )
+            ModbusMetrics.for_registry(ctx.registry).watch(bus.name, link.client)
         # A meter's silence is a serial line's: kept behind a serial gateway, or when asked for.
         keep = bus.serial_gateway or m.overrides.silence_ms is not None
         silence = None if keep else 0.0
         devices.append(
-            _device(
-                where, m.id, model, m.unit_id, links[key], Cost.tcp(), ctx.sleep, ctx.wall, silence
-            )
+            _device(where, m.id, model, m.unit_id, links[key], Cost.tcp(), ctx, bus.name, silence)
         )
     return BusParts(
         bus.name,
@@ -199,7 +213,7 @@ def build_schedulers(
 
     ``records``: device health records (by device id) of the schedulers these replace.
     """
-    ctx = BuildContext(catalog or ModelCatalog(), sleep, wall)
+    ctx = BuildContext(catalog or ModelCatalog(), sleep, wall, registry)
     out: list[BusScheduler] = []
     for bus in buses:
         if not getattr(bus, "enabled", True):

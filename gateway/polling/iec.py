@@ -57,6 +57,8 @@ class IecDevice(SerialDevice):
             local = obis.meter_clock(readout.datasets)
         self.last_readout = readout
         ts, quality = self._stamp(local, now)
+        if not self._new(ts, quality):
+            return []
         readings = []
         for v in values:
             if v.at is None:

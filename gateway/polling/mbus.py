@@ -2,8 +2,11 @@
 
 ``read()`` addresses the meter by primary address (SND_NKE, REQ_UD2) or by secondary address
 (select, REQ_UD2 to 253), collects every telegram, and turns the current (storage 0) records
-into readings in our units: volume m3, energy kWh, power kW, flow m3/h, temperatures degC / K.
-The meter's type F date-time, where it sends one, stamps the readings.
+into readings in our units: volume m3, energy kWh, power kW, volume_flow m3/h (the name Modbus
+meters use), temperatures degC / K.
+The meter's type F date-time, where it sends one, stamps the readings; it counts whole minutes,
+so a second read within a minute gives no new readings (see
+:mod:`gateway.polling.serialdevice`).
 """
 
 from __future__ import annotations
@@ -38,7 +41,6 @@ _UNITS: dict[tuple[str, str], tuple[str, Decimal]] = {
     ("mass", "kg"): ("kg", Decimal(1)),
     ("pressure", "bar"): ("bar", Decimal(1)),
 }
-_NAMES = {"volume_flow": "flow"}
 _ELECTRICITY = 0x02
 
 
@@ -48,7 +50,7 @@ def quantity_name(record: Record, medium: int) -> str:
     elif record.quantity == "power":
         name = "power_active" if medium == _ELECTRICITY else "heat_power"
     else:
-        name = _NAMES.get(record.quantity, record.quantity)
+        name = record.quantity  # volume, volume_flow, ...: the names Modbus meters use
     return f"{name}_t{record.tariff}" if record.tariff else name
 
 
@@ -102,6 +104,8 @@ class MbusDevice(SerialDevice):
             if isinstance(record.value, MeterDateTime):
                 local = record.value.value
         ts, quality = self._stamp(local, now)
+        if not self._new(ts, quality):
+            return []
         readings: list[Reading] = []
         seen: set[str] = set()
         for record in current:

@@ -1,12 +1,11 @@
 """A Modbus meter behind the :class:`~gateway.polling.device.PolledDevice` interface.
 
 The device plans its requests once (:mod:`drivers.modbus.planner`), sends them through a link
-shared by the devices of its bus, keeps the meter's silence between its own requests and decodes
-the answers' bytes with the meter model. Two links:
-
-* :class:`SerialLink` — one RS-485 line: RTU frames on a serial port;
-* :class:`TcpLink` — one Modbus TCP connection (:mod:`drivers.modbus.tcp_client`). Behind a
-  TCP-to-RS-485 gateway (``one_at_a_time``) its requests go strictly one after the other.
+shared by the devices of its bus (:mod:`gateway.polling.modbuslink`), keeps the meter's silence
+between its own requests and decodes the answers' bytes with the meter model. A block the meter
+refuses with exception 02 (it spans registers the meter does not serve) is cut into the blocks
+of the wanted registers, for the rest of the session, and reported (a log line, ``splits``, and
+the ``on_split`` callback that counts it in the metrics).
 
 Modbus meters have no clock: a reading's timestamp is the time of the read, flagged
 ``time_from_gateway``. A counter that went down by more than half its range since the last read
@@ -18,175 +17,38 @@ rolled over at its digit count: that reading is flagged ``overflow``. A meter wh
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Literal
+
+import structlog
 
 from contract.mqtt import QualityFlag, Reading
 from drivers.modbus.decode import BlockDecoder
-from drivers.modbus.frames import (
-    ModbusExceptionCode,
-    RtuAnswerDecoder,
-    read_request_pdu,
-    rtu_frame,
-)
-from drivers.modbus.planner import Cost, Request, plan
-from drivers.modbus.tcp_client import ModbusTcpClient, ModbusTcpError
+from drivers.modbus.frames import ILLEGAL_ADDRESS
+from drivers.modbus.planner import Cost, Request, plan, split
 from drivers.modbus.types import MeterModel
-from drivers.serialport import AsyncSerialPort, LineSettings, Parity, SerialPortError
 from gateway.polling.device import DeviceError
+from gateway.polling.modbuslink import ModbusLink, SerialLink, TcpLink
+from gateway.polling.modbuslink import where as _where
+
+__all__ = ["ModbusDevice", "ModbusLink", "SerialLink", "TcpLink"]
+
+log = structlog.get_logger(__name__)
+
+OnSplit = Callable[["ModbusDevice", Request, tuple[Request, ...]], None]
 
 
 def _wall() -> datetime:
     return datetime.now(UTC)
 
 
-def _where(req: Request) -> str:
-    return f"FC{req.fc:02d} {req.address:#06x}+{req.count}"
+def _any(fc: int, start: int, end: int) -> bool:
+    return True
 
 
-class ModbusLink(ABC):
-    """What the devices of one bus share: ``transact`` sends a read and returns its bytes."""
-
-    name: str
-
-    @classmethod
-    def serial(
-        cls,
-        port: str,
-        *,
-        baud: int = 9600,
-        parity: Parity = "E",
-        stopbits: Literal[1, 2] = 1,
-        bytesize: Literal[7, 8] = 8,
-    ) -> SerialLink:
-        return SerialLink(port, LineSettings(baud, bytesize, parity, stopbits))
-
-    @classmethod
-    def tcp(
-        cls,
-        host: str,
-        port: int = 502,
-        *,
-        connect_timeout_s: float = 3.0,
-        one_at_a_time: bool = False,
-    ) -> TcpLink:
-        return TcpLink(host, port, connect_timeout_s=connect_timeout_s, one_at_a_time=one_at_a_time)
-
-    @abstractmethod
-    async def ensure(self, device_id: str) -> None:
-        """Open the port or connection if it is not open; ``DeviceError('connection')``."""
-
-    @abstractmethod
-    async def transact(self, device_id: str, unit: int, req: Request, *, timeout_s: float) -> bytes:
-        """The answer's register bytes (big-endian words), or :class:`DeviceError`."""
-
-    @abstractmethod
-    async def close(self) -> None:
-        """Close the port or connection; the next :meth:`ensure` opens it again."""
-
-
-class SerialLink(ModbusLink):
-    """One RS-485 line behind one serial port, shared by its meters (one at a time).
-
-    A transaction discards what the line still holds, sends the RTU request and reads until
-    the answer (:class:`~drivers.modbus.frames.RtuAnswerDecoder`) is found: a late answer of the
-    meter before, or noise, is skipped rather than taken for this meter's. An answer that fails
-    its CRC is a ``crc`` error as soon as the line falls quiet after it; bytes that make no answer
-    are a ``protocol`` error, no bytes at all a ``timeout``.
-    """
-
-    def __init__(self, port: str, settings: LineSettings) -> None:
-        self.name = port
-        self.settings = settings
-        self.port = AsyncSerialPort(port, settings)
-        # after a bad frame, the line counts as quiet this long after the last byte
-        self.quiet_s = settings.seconds(4) + 0.02
-
-    async def ensure(self, device_id: str) -> None:
-        if self.port.is_open:
-            return
-        try:
-            self.port.open()
-        except SerialPortError as exc:
-            raise DeviceError(device_id, "connection", str(exc)) from exc
-
-    async def transact(self, device_id: str, unit: int, req: Request, *, timeout_s: float) -> bytes:
-        where = _where(req)
-        port = self.port
-        loop = asyncio.get_running_loop()
-        answer = RtuAnswerDecoder(unit, req.fc, req.count)
-        try:
-            port.discard_input()
-            await port.write(rtu_frame(unit, read_request_pdu(req.fc, req.address, req.count)))
-            deadline = loop.time() + timeout_s
-            while True:
-                left = deadline - loop.time()
-                if answer.crc_errors and not answer.pending:
-                    left = min(left, self.quiet_s)
-                chunk = await port.read(left) if left > 0 else b""
-                if not chunk:
-                    break
-                answer.feed(chunk)
-                data = answer.answer()
-                if data is not None:
-                    return data
-        except ModbusExceptionCode as exc:
-            detail = f"{where}: exception {exc.code}"
-            raise DeviceError(device_id, "exception_code", detail) from exc
-        except SerialPortError as exc:
-            port.close()  # opened again on the next read
-            raise DeviceError(device_id, "connection", f"{where}: {exc}") from exc
-        if answer.crc_errors:
-            raise DeviceError(device_id, "crc", f"{where}: answer failed its CRC")
-        if answer.skipped or answer.pending:
-            got = answer.skipped + answer.pending
-            raise DeviceError(device_id, "protocol", f"{where}: {got} bytes but no answer")
-        raise DeviceError(device_id, "timeout", f"{where}: no answer")
-
-    async def close(self) -> None:
-        self.port.close()
-
-
-class TcpLink(ModbusLink):
-    """One Modbus TCP connection, shared by the meters at one host and port.
-
-    ``one_at_a_time``: the meters sit behind a TCP-to-RS-485 gateway, so a request waits for
-    the one before it to be answered. Otherwise requests of different meters may overlap.
-    """
-
-    def __init__(
-        self, host: str, port: int, *, connect_timeout_s: float, one_at_a_time: bool
-    ) -> None:
-        self.client = ModbusTcpClient(host, port, connect_timeout_s=connect_timeout_s)
-        self.name = self.client.name
-        # behind a serial gateway, a request waits for the one before it to be answered
-        self._turn: asyncio.Lock | contextlib.nullcontext[None] = (
-            asyncio.Lock() if one_at_a_time else contextlib.nullcontext()
-        )
-
-    async def ensure(self, device_id: str) -> None:
-        if self.client.connected:
-            return
-        try:
-            await self.client.connect()
-        except ModbusTcpError as exc:
-            raise DeviceError(device_id, exc.kind, exc.detail) from exc
-
-    async def transact(self, device_id: str, unit: int, req: Request, *, timeout_s: float) -> bytes:
-        try:
-            async with self._turn:
-                return await self.client.read(
-                    unit, req.fc, req.address, req.count, timeout_s=timeout_s
-                )
-        except ModbusTcpError as exc:
-            raise DeviceError(device_id, exc.kind, f"{_where(req)}: {exc.detail}") from exc
-
-    async def close(self) -> None:
-        self.client.close()
+def _none(fc: int, start: int, end: int) -> bool:
+    return False
 
 
 class ModbusDevice:
@@ -210,6 +72,7 @@ class ModbusDevice:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = _wall,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_split: OnSplit | None = None,
     ) -> None:
         self._id = device_id
         self.model = model
@@ -219,14 +82,15 @@ class ModbusDevice:
         self._sleep = sleep
         self._silence_s = model.limits.silence_s if silence_s is None else silence_s
         # ``requests`` replaces the planner's choice (e.g. register by register, to compare)
+        readable = model.is_documented if model.undocumented == "exception" else None
         self.requests: tuple[Request, ...] = (
             tuple(requests)
             if requests is not None
-            else plan(model.registers, model.limits, cost or Cost.tcp())
+            else plan(model.registers, model.limits, cost or Cost.tcp(), readable or _any)
         )
-        self._decoder = BlockDecoder(
-            model.registers, [(r.fc, r.address, r.count) for r in self.requests]
-        )
+        self._decoder = self._block_decoder()
+        self._on_split = on_split
+        self.splits: list[tuple[Request, tuple[Request, ...]]] = []  # refused blocks, as cut
         self._rollover = {r.quantity: r.rollover for r in model.registers if r.rollover}
         self._last: dict[str, float] = {}
         self._stale_after_s = stale_after_s
@@ -255,16 +119,56 @@ class ModbusDevice:
             return False
         return now - self._same_since >= self._stale_after_s
 
+    def _block_decoder(self) -> BlockDecoder:
+        return BlockDecoder(
+            self.model.registers, [(r.fc, r.address, r.count) for r in self.requests]
+        )
+
+    def _split(self, refused: Request) -> bool:
+        """Cut a block the meter refused (exception 02) into the wanted registers' blocks, gaps
+        read only through documented registers; ``False`` when there is nothing to cut."""
+        model = self.model
+        # the model's documented registers where it lists them, else no gap at all
+        readable = model.is_documented if model.documented else _none
+        parts = split(refused, model.registers, model.limits, readable)
+        if parts == (refused,):
+            return False
+        i = self.requests.index(refused)
+        self.requests = (*self.requests[:i], *parts, *self.requests[i + 1 :])
+        self._decoder = self._block_decoder()
+        self.splits.append((refused, parts))
+        log.warning(
+            "meter refused a block spanning registers it does not serve; reading it in parts",
+            device=self._id,
+            refused=_where(refused),
+            parts=[_where(p) for p in parts],
+        )
+        if self._on_split is not None:
+            self._on_split(self, refused, parts)
+        return True
+
+    async def _blocks(self) -> list[bytes]:
+        link, silence, timeout = self.link, self._silence_s, self.model.limits.timeout_s
+        while True:
+            blocks: list[bytes] = []
+            try:
+                for i, req in enumerate(self.requests):
+                    if i and silence:
+                        await self._sleep(silence)
+                    blocks.append(
+                        await link.transact(self._id, self.unit_id, req, timeout_s=timeout)
+                    )
+                return blocks
+            except DeviceError as exc:
+                refused = self.requests[len(blocks)]
+                if exc.code != ILLEGAL_ADDRESS or not self._split(refused):
+                    raise
+                # read again with the block in parts, for the rest of the session
+
     async def read(self) -> Sequence[Reading]:
-        link = self.link
-        await link.ensure(self._id)
+        await self.link.ensure(self._id)
         ts = self._wall()
-        blocks: list[bytes] = []
-        silence, timeout = self._silence_s, self.model.limits.timeout_s
-        for i, req in enumerate(self.requests):
-            if i and silence:
-                await self._sleep(silence)
-            blocks.append(await link.transact(self._id, self.unit_id, req, timeout_s=timeout))
+        blocks = await self._blocks()
         values, errors = self._decoder.decode(blocks)
         if errors:
             self.decode_errors += len(errors)

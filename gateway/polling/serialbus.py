@@ -54,20 +54,26 @@ class _Model(BaseModel):
 class _MeterBase(_Model):
     id: str = Field(pattern=_METER_ID, description="meter id, used in readings")
     period_s: float = Field(default=900.0, gt=0, description="how often to read it")
-    meter_tz: str = Field(default="UTC", description="time zone of the meter's clock")
+    meter_tz: str | None = Field(
+        default=None,
+        description="time zone of the meter's clock (default: the bus's meter_tz; no default "
+        "beyond that: a meter that sends its clock without a zone fails its reads)",
+    )
     clock_tolerance_s: float = Field(default=300.0, gt=0)
     timeout_s: float | None = Field(default=None, gt=0)
 
     @field_validator("meter_tz")
     @classmethod
-    def _tz(cls, value: str) -> str:
-        parse_tz(value)
+    def _tz(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_tz(value)
         return value
 
-    def device_options(self) -> SerialOptions:
+    def device_options(self, default_tz: str | None = None) -> SerialOptions:
         """The device arguments every protocol takes from a meter's entry."""
+        zone = self.meter_tz or default_tz
         return {
-            "meter_tz": parse_tz(self.meter_tz),
+            "meter_tz": parse_tz(zone) if zone is not None else None,
             "clock_tolerance": timedelta(seconds=self.clock_tolerance_s),
             "timeout_s": self.timeout_s,
         }
@@ -110,6 +116,16 @@ class _BusBase(_Model):
     name: str = Field(default="", description="how logs and metrics call the bus (default: port)")
     enabled: bool = True
     port: str
+    meter_tz: str | None = Field(
+        default=None, description="the zone of its meters' clocks, unless a meter says otherwise"
+    )
+
+    @field_validator("meter_tz")
+    @classmethod
+    def _tz(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_tz(value)
+        return value
 
 
 class IecBusConfig(_BusBase):
@@ -186,7 +202,7 @@ def build_iec_bus(config: IecBusConfig) -> tuple[AsyncSerialPort, list[IecDevice
                 transport=port,
                 link=link,
                 silence_s=config.silence_s,
-                **meter.device_options(),
+                **meter.device_options(config.meter_tz),
             )
         )
     return port, devices
@@ -209,7 +225,7 @@ def build_mbus_bus(config: MbusBusConfig) -> tuple[AsyncSerialPort, list[MbusDev
             secondary=meter.secondary,
             link=link,
             silence_s=config.silence_s,
-            **meter.device_options(),
+            **meter.device_options(config.meter_tz),
         )
         for meter in config.meters
     ]

@@ -2,6 +2,13 @@
 
 The bus's shared port, the injected clock and sleep, the translation of codec and port errors
 into :class:`DeviceError`, and the stamping of readings with the meter's own clock.
+
+A meter's clock is local time in ``meter_tz``; there is no default zone: a meter that sends its
+clock to a device without ``meter_tz`` fails its read as a ``config`` error that says so, rather
+than being taken for UTC. A meter's timestamp is its readings' identity, so readings whose
+timestamp has not moved on since the last ones published (an M-Bus meter stamps whole minutes
+and may be read every few seconds) are not new readings: the read returns none, counted in
+``repeated_timestamps``, and logged the first time.
 """
 
 from __future__ import annotations
@@ -10,13 +17,17 @@ import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import ClassVar, TypedDict
+
+import structlog
 
 from contract.mqtt import QualityFlag, Reading
 from drivers.serialport import AsyncSerialPort, SerialPortError
 from gateway.polling.device import DeviceError
 from gateway.polling.meterclock import Clock, stamp, utcnow
+
+log = structlog.get_logger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 Quality = tuple[QualityFlag, ...]
@@ -25,7 +36,7 @@ Quality = tuple[QualityFlag, ...]
 class SerialOptions(TypedDict, total=False):
     """The keyword arguments every serial device takes besides its port, link and silence."""
 
-    meter_tz: tzinfo
+    meter_tz: tzinfo | None
     clock_tolerance: timedelta
     timeout_s: float | None
     clock: Clock
@@ -44,7 +55,7 @@ class SerialDevice(ABC):
         *,
         transport: AsyncSerialPort,
         silence_s: float,
-        meter_tz: tzinfo = UTC,
+        meter_tz: tzinfo | None = None,
         clock_tolerance: timedelta = timedelta(minutes=5),
         timeout_s: float | None = None,
         clock: Clock = utcnow,
@@ -58,6 +69,8 @@ class SerialDevice(ABC):
         self._timeout_s = timeout_s
         self._clock = clock
         self._sleep = sleep
+        self._last_meter_ts: datetime | None = None
+        self.repeated_timestamps = 0
 
     @property
     def device_id(self) -> str:
@@ -101,7 +114,33 @@ class SerialDevice(ABC):
 
     def _meter_time(self, local: datetime) -> datetime:
         """A time as the meter sends it (naive), in the meter's zone."""
+        if self.meter_tz is None:
+            raise DeviceError(
+                self.device_id,
+                "config",
+                f"the meter sends its clock ({local:%Y-%m-%d %H:%M:%S}) but no meter_tz is "
+                "set: give the zone of its clock (IANA name or +HH:MM)",
+            )
         return local.replace(tzinfo=self.meter_tz)
+
+    def _new(self, ts: datetime, quality: Quality) -> bool:
+        """Whether readings stamped ``ts`` are new: the meter's clock moved on since the last
+        readings published (readings the gateway stamps always are)."""
+        if "time_from_gateway" in quality:
+            return True
+        last = self._last_meter_ts
+        if last is not None and ts <= last:
+            self.repeated_timestamps += 1
+            if self.repeated_timestamps == 1 or ts < last:
+                log.info(
+                    "meter clock has not moved on since the last readings: not new readings",
+                    device=self.device_id,
+                    meter_ts=ts.isoformat(),
+                    last_ts=last.isoformat(),
+                )
+            return False
+        self._last_meter_ts = ts
+        return True
 
     def _stamp(self, local: datetime | None, now: datetime) -> tuple[datetime, Quality]:
         """Timestamp and flags for readings taken at ``now`` from a meter showing ``local``."""

@@ -4,6 +4,7 @@ line; for installers and for checking a port before it goes into the gateway's c
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 EPILOG = """\
@@ -14,6 +15,12 @@ examples:
   m2c serial mbus-read /dev/ttyAMA0 --secondary 5550FFFF
   m2c serial mbus-scan /dev/ttyAMA0                     every meter, by secondary address
 """
+
+
+TZ_HELP = (
+    "IANA zone or +HH:MM of the meter's clock (UTC must be said: a meter that sends its clock "
+    "is not read without it)"
+)
 
 
 def register(subparsers: Any) -> None:
@@ -31,7 +38,7 @@ def register(subparsers: Any) -> None:
     iec.add_argument("--address", default="", help="device address on a shared bus")
     iec.add_argument("--max-baud", type=int, default=19200)
     iec.add_argument("--wake-up", type=float, default=0.0, help="seconds of NULs (battery meters)")
-    iec.add_argument("--meter-tz", default="UTC", help="IANA zone or +HH:MM of the meter's clock")
+    iec.add_argument("--meter-tz", help=TZ_HELP)
     iec.add_argument("--answer", type=float, default=1.5, help="seconds to wait for an answer")
     iec.set_defaults(func=iec_read)
 
@@ -41,7 +48,7 @@ def register(subparsers: Any) -> None:
     which.add_argument("--primary", type=int)
     which.add_argument("--secondary", help="8 digits, F for any digit")
     mbus.add_argument("--baud", type=int, default=2400)
-    mbus.add_argument("--meter-tz", default="UTC")
+    mbus.add_argument("--meter-tz", help=TZ_HELP)
     mbus.add_argument("--answer", type=float, default=0.5, help="seconds to wait for an answer")
     mbus.set_defaults(func=mbus_read)
 
@@ -58,49 +65,63 @@ def _print_readings(readings: Any) -> None:
 
 
 def iec_read(args: Any) -> int:
-    import asyncio
-
-    from gateway.polling.device import DeviceError
     from gateway.polling.serialbus import IecBusConfig, build_iec_bus
 
     meter = {"id": "iec", "address": args.address, "max_baud": args.max_baud}
     meter |= {"wake_up_s": args.wake_up, "meter_tz": args.meter_tz}
-    config = IecBusConfig.model_validate(
-        {"kind": "iec62056-21", "port": args.port, "answer_s": args.answer, "meters": [meter]}
+    config = _validated(
+        IecBusConfig,
+        {"kind": "iec62056-21", "port": args.port, "answer_s": args.answer, "meters": [meter]},
     )
+    if config is None:
+        return 2
     port, (device,) = build_iec_bus(config)
-    try:
-        _print_readings(asyncio.run(device.read()))
-    except DeviceError as exc:
-        print(f"no reading: {exc}")
-        return 1
-    finally:
-        port.close()
-    return 0
+    return _read(device, port)
 
 
 def mbus_read(args: Any) -> int:
-    import asyncio
-
-    from gateway.polling.device import DeviceError
     from gateway.polling.serialbus import MbusBusConfig, build_mbus_bus
 
     meter = {"id": "mbus", "primary": args.primary, "secondary": args.secondary}
     meter["meter_tz"] = args.meter_tz
-    config = MbusBusConfig.model_validate(
+    config = _validated(
+        MbusBusConfig,
         {
             "kind": "mbus",
             "port": args.port,
             "baud": args.baud,
             "answer_s": args.answer,
             "meters": [meter],
-        }
+        },
     )
+    if config is None:
+        return 2
     port, (device,) = build_mbus_bus(config)
+    return _read(device, port)
+
+
+def _validated(model: Any, data: dict[str, Any]) -> Any:
+    """``data`` as ``model``, or ``None`` after printing what is wrong with the arguments."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            print(f"bad argument {err['loc'][-1]}: {err['msg']}", file=sys.stderr)
+        return None
+
+
+def _read(device: Any, port: Any) -> int:
+    import asyncio
+
+    from gateway.polling.device import DeviceError
+
     try:
         _print_readings(asyncio.run(device.read()))
     except DeviceError as exc:
-        print(f"no reading: {exc}")
+        hint = " (--meter-tz)" if exc.kind == "config" else ""
+        print(f"no reading: {exc}{hint}")
         return 1
     finally:
         port.close()

@@ -15,6 +15,7 @@ examples:
 
 faults (comma separated): no_answer[=P] late=S[@P] crc[=P] exception=CODE[@P] garble[=P]
   split stuck rollover drift=F disappear=EVERY/GONE
+  a broken gateway: truncate[=P] (also RTU), wrong_length[=P] wrong_tid[=P] (TCP only)
 models: the files in config/meters (and --model-dir)
 """
 

@@ -78,9 +78,11 @@ class SimBus:
             return SILENT
         if decision.exception_code:
             return Answer(exception_pdu(req.fc, decision.exception_code), decision)
-        return Answer(
-            read_response_pdu(req.fc, meter.answer(req.fc, req.address, req.count)), decision
-        )
+        try:
+            words = meter.answer(req.fc, req.address, req.count)
+        except ModbusExceptionCode as exc:
+            return Answer(exception_pdu(exc.fc, exc.code), decision)
+        return Answer(read_response_pdu(req.fc, words), decision)
 
 
 def garble(data: bytes, rng: random.Random) -> bytes:

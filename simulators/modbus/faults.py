@@ -5,6 +5,11 @@ drift=0.01,disappear=60/10"`` reads: no answer 20 % of the time, 0.3 s late 10 %
 a bad CRC 5 %, exception 2 10 %, one flipped byte 5 %, answers written in two pieces, values
 frozen, counters starting just below their rollover, a clock 1 % fast, and gone for 10 s out of
 every 60 s.
+
+Faults of a broken Modbus TCP gateway: ``truncate=P`` cuts an answer after its byte count (on
+TCP the MBAP header still announces the whole answer, so the next answer on the connection seems
+to complete it; on RTU the frame ends there), ``wrong_length=P`` puts a wrong length into the
+MBAP header, ``wrong_tid=P`` answers with another transaction id (these two: TCP only).
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ class Faults:
     clock_drift: float = 0.0
     disappear_every_s: float = 0.0
     disappear_for_s: float = 0.0
+    truncate: float = 0.0
+    wrong_length: float = 0.0
+    wrong_tid: float = 0.0
 
     def gone(self, t: float) -> bool:
         """Whether the meter is off the bus at ``t`` seconds since the simulator started."""
@@ -50,6 +58,9 @@ class Decision:
     bad_crc: bool = False
     garble: bool = False
     split: bool = False
+    truncate: bool = False
+    wrong_length: bool = False
+    wrong_tid: bool = False
 
 
 NO_FAULT = Decision()
@@ -68,6 +79,9 @@ def decide(faults: Faults, rng: random.Random, t: float) -> Decision:
         bad_crc=bool(faults.crc_error and rng.random() < faults.crc_error),
         garble=bool(faults.garble and rng.random() < faults.garble),
         split=faults.split,
+        truncate=bool(faults.truncate and rng.random() < faults.truncate),
+        wrong_length=bool(faults.wrong_length and rng.random() < faults.wrong_length),
+        wrong_tid=bool(faults.wrong_tid and rng.random() < faults.wrong_tid),
     )
 
 
@@ -101,8 +115,8 @@ def parse_faults(spec: str) -> Faults:
                 kw["exception_p"] = _prob(p or "1", part)
                 if not 1 <= int(code) <= 255:
                     raise FaultSpecError(f"fault '{part}': exception code not in 1..255")
-            elif name == "garble":
-                kw["garble"] = _prob(value or "1", part)
+            elif name in ("garble", "truncate", "wrong_length", "wrong_tid"):
+                kw[name] = _prob(value or "1", part)
             elif name in ("split", "stuck", "rollover"):
                 kw[name] = True
             elif name == "drift":
@@ -116,7 +130,7 @@ def parse_faults(spec: str) -> Faults:
             else:
                 raise FaultSpecError(
                     f"unknown fault '{name}' (know: no_answer late crc exception garble split "
-                    "stuck rollover drift disappear)"
+                    "stuck rollover drift disappear truncate wrong_length wrong_tid)"
                 )
         except ValueError as exc:
             if isinstance(exc, FaultSpecError):

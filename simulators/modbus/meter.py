@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from drivers.modbus.decode import encode_part
+from drivers.modbus.frames import ILLEGAL_ADDRESS, ILLEGAL_VALUE, ModbusExceptionCode
 from drivers.modbus.models import ModelCatalog
 from drivers.modbus.types import MeterModel
 from simulators.modbus.faults import Faults
@@ -158,8 +159,24 @@ class SimMeter:
         self._stamp = now
 
     def answer(self, fc: int, address: int, count: int) -> list[int]:
-        """The words of ``count`` registers from ``address`` (0 where the model has none)."""
+        """The words of ``count`` registers from ``address``, refused as the meter refuses.
+
+        More registers than the model's ``max_registers``: exception 03. A register outside the
+        model's documented ones, when the model says the meter refuses those: exception 02;
+        otherwise a register the model does not use reads 0.
+        """
         self.requests += 1
+        model = self.model
+        if count > model.limits.max_registers:
+            raise ModbusExceptionCode(
+                fc, ILLEGAL_VALUE, f"{count} registers, more than {model.limits.max_registers}"
+            )
+        if model.undocumented == "exception" and not model.is_documented(
+            fc, address, address + count
+        ):
+            raise ModbusExceptionCode(
+                fc, ILLEGAL_ADDRESS, f"FC{fc:02d} {address:#06x}+{count} is not documented"
+            )
         self._refresh()
         get = self._words.get
         return [get((fc, a), 0) for a in range(address, address + count)]

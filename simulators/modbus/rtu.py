@@ -155,6 +155,8 @@ class ModbusRtuSimulator:
                 out = out[:-2] + bytes((out[-2] ^ 0xFF, out[-1]))
             if d.garble:
                 out = garble(out, self._rng)
+            if d.truncate:  # cut after the byte count: a frame without its data and CRC
+                out = out[:3]
             if self.wire_timing:
                 # the request's bytes arrived all at once through the pty: let them take their
                 # time, then the turnaround, then the answer's own time on the wire

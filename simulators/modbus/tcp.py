@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import struct
+from collections import Counter
 from collections.abc import Sequence
 from types import TracebackType
 
@@ -40,6 +42,7 @@ class ModbusTcpSimulator:
         self._rng = random.Random(seed)
         self._conns: set[asyncio.Transport] = set()
         self.frame_errors = 0
+        self.injected: Counter[str] = Counter()  # broken answers sent, by fault
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -114,8 +117,17 @@ class _Connection(asyncio.BufferedProtocol):
             answer = sim.bus.handle(frame.unit, frame.pdu)
             if answer.pdu is None:
                 continue
-            out = mbap_frame(frame.transaction, frame.unit, answer.pdu)
             d = answer.decision
+            tid = (frame.transaction + 1) & 0xFFFF if d.wrong_tid else frame.transaction
+            out = mbap_frame(tid, frame.unit, answer.pdu)
+            if d.wrong_tid:
+                sim.injected["wrong_tid"] += 1
+            if d.wrong_length:  # the header announces 2 bytes more than the answer has
+                out = out[:4] + struct.pack(">H", len(answer.pdu) + 3) + out[6:]
+                sim.injected["wrong_length"] += 1
+            if d.truncate:  # cut after the byte count; the header still announces it all
+                out = out[:9]
+                sim.injected["truncate"] += 1
             if d.garble:
                 out = garble(out, sim._rng)
             now = self.loop.time()

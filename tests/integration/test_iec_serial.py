@@ -205,13 +205,17 @@ def test_split_answers_stuck_values_and_clock_drift() -> None:
     async def body() -> None:
         async with IecBus([meter("", clock, faults=faults)]) as bus:
             dev = device(bus, clock)
-            first = by_quantity(await dev.read())["energy_import"]
-            clock.now += timedelta(hours=2)
-            second = by_quantity(await dev.read())["energy_import"]
+            first = by_quantity(await dev.read())
+            clock.now += timedelta(hours=2)  # morning to midday: the load changes
+            second = by_quantity(await dev.read())
             dev.transport.close()
-        assert first.value == second.value
-        assert second.quality == ("clock_suspect",)
-        assert second.ts == clock.now + timedelta(seconds=900)
+        # every register is frozen (not only 1.8.0); the clock runs on
+        assert set(first) == set(second)
+        assert len(first) >= 6
+        assert {q: r.value for q, r in first.items()} == {q: r.value for q, r in second.items()}
+        energy = second["energy_import"]
+        assert energy.quality == ("clock_suspect",)
+        assert energy.ts == clock.now + timedelta(seconds=900)
 
     run(body)
 
@@ -282,8 +286,27 @@ def test_adapter_missing_then_unplugged_then_back(tmp_path: Path) -> None:
         with pytest.raises(DeviceError) as unplugged:  # the pty is gone: reads fail
             await dev.read()
         assert unplugged.value.kind == "transport"
+        clock.now += timedelta(minutes=1)  # the same meter time again would not be new
         async with IecBus([meter("", clock)], link=link):  # a new adapter at the same path
             assert by_quantity(await dev.read())["energy_import"]
         port.close()
+
+    run(body)
+
+
+def test_a_readout_with_the_same_meter_time_is_not_new_readings() -> None:
+    clock = FakeClock()
+
+    async def body() -> None:
+        async with IecBus([meter("", clock, mean_kw=500.0)]) as bus:
+            dev = device(bus, clock)
+            first = by_quantity(await dev.read())
+            again = await dev.read()  # the meter's clock shows the same second
+            clock.now += timedelta(seconds=1)
+            later = by_quantity(await dev.read())
+            dev.transport.close()
+        assert again == []
+        assert dev.repeated_timestamps == 1
+        assert later["energy_import"].ts - first["energy_import"].ts == timedelta(seconds=1)
 
     run(body)

@@ -83,10 +83,10 @@ def test_water_meter_by_primary_address(tmp_path: Path) -> None:
         assert volume.ts == clock.now - timedelta(hours=1)  # the meter's own clock
         # 07:30-08:30 local is the morning peak: about 1.9 × 0.05 m³/h
         assert 0.05 < second["volume"].value - volume.value < 0.15
-        assert first["flow"].unit == "m3/h"
-        assert first["flow"].value > 0
+        assert first["volume_flow"].unit == "m3/h"
+        assert first["volume_flow"].value > 0
         assert 200.0 < other["volume"].value < 200.4  # its own hour of flow at 0.1 m³/h mean
-        assert set(first) == {"volume", "flow"}  # history and error flags are not readings
+        assert set(first) == {"volume", "volume_flow"}  # history and error flags are not readings
 
     run(body)
 
@@ -198,13 +198,15 @@ def test_stuck_meter_and_drifting_clock() -> None:
         faults = Faults(stuck=True, clock_drift_s=-3600)
         async with MbusBus([water(1, clock, faults=faults)]) as bus:
             dev = device(bus, clock)
-            first = by_quantity(await dev.read())["volume"]
+            first = by_quantity(await dev.read())
             clock.now += timedelta(hours=3)
-            second = by_quantity(await dev.read())["volume"]
+            second = by_quantity(await dev.read())
             dev.transport.close()
-        assert first.value == second.value
-        assert second.quality == ("clock_suspect",)
-        assert second.ts == clock.now - timedelta(hours=1)
+        # volume and flow frozen alike; the clock runs on
+        assert {q: r.value for q, r in first.items()} == {q: r.value for q, r in second.items()}
+        assert set(first) == {"volume", "volume_flow"}
+        assert second["volume"].quality == ("clock_suspect",)
+        assert second["volume"].ts == clock.now - timedelta(hours=1)
 
     run(body)
 
@@ -262,12 +264,59 @@ def test_each_secondary_read_starts_afresh() -> None:
     async def body() -> None:
         async with MbusBus([water(1, clock), water(2, clock)]) as bus:
             port = AsyncSerialPort(bus.path, LineSettings(2400, 8, "E"))
-            dev = MbusDevice("w2", transport=port, secondary="10000002", link=FAST, clock=clock)
+            dev = MbusDevice(
+                "w2", transport=port, secondary="10000002", link=FAST, clock=clock, meter_tz=HANOI
+            )
             first = by_quantity(await dev.read())["volume"].value
             clock.now += timedelta(hours=2)
             second = by_quantity(await dev.read())["volume"].value
             port.close()
             assert bus.counters.repeats == 0
             assert second > first  # a fresh telegram, not the last one repeated
+
+    run(body)
+
+
+def test_a_reading_whose_meter_minute_has_not_moved_on_is_not_published_again() -> None:
+    """The meter stamps whole minutes and is read every 20 s: one set of readings a minute."""
+    clock = FakeClock()
+
+    async def body() -> None:
+        meter = water(1, clock, mean_rate=50.0)  # fast enough to change between reads
+        async with MbusBus([meter]) as bus:
+            dev = device(bus, clock)
+            first = by_quantity(await dev.read())
+            volumes = [meter.register.advance()]
+            clock.now += timedelta(seconds=20)
+            again = await dev.read()
+            volumes.append(meter.register.advance())
+            clock.now += timedelta(seconds=20)
+            still = await dev.read()
+            clock.now += timedelta(seconds=25)  # 07:31:05 in Hanoi: the next minute
+            later = by_quantity(await dev.read())
+            dev.transport.close()
+        assert volumes[1] > volumes[0]  # the meter's value moved within the minute...
+        assert again == []  # ...but its timestamp did not: no new reading
+        assert still == []
+        assert dev.repeated_timestamps == 2
+        assert first["volume"].ts == datetime(2026, 3, 2, 7, 30, tzinfo=HANOI)
+        assert later["volume"].ts == datetime(2026, 3, 2, 7, 31, tzinfo=HANOI)
+        assert later["volume"].value > first["volume"].value
+
+    run(body)
+
+
+def test_a_meter_clock_without_a_zone_is_a_config_error_not_utc() -> None:
+    clock = FakeClock()
+
+    async def body() -> None:
+        async with MbusBus([water(1, clock)]) as bus:
+            port = AsyncSerialPort(bus.path, LineSettings(2400, 8, "E"))
+            dev = MbusDevice("w1", transport=port, primary=1, link=FAST, clock=clock)
+            with pytest.raises(DeviceError) as info:
+                await dev.read()
+            port.close()
+        assert info.value.kind == "config"
+        assert "meter_tz" in info.value.detail
 
     run(body)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import UTC
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -61,13 +62,13 @@ async def read_through(device_factory: object, answers: list[bytes]) -> None:
 def iec(path: str, wait_s: float = 0.05) -> IecDevice:
     port = AsyncSerialPort(path, LineSettings(300, 7, "E"))
     link = IecLink(answer_s=wait_s, gap_s=wait_s / 2, reaction_s=0.0)
-    return IecDevice("iec-1", transport=port, link=link)
+    return IecDevice("iec-1", transport=port, link=link, meter_tz=UTC)
 
 
 def mbus(path: str, wait_s: float = 0.05) -> MbusDevice:
     port = AsyncSerialPort(path, LineSettings(2400, 8, "E"))
     link = MbusLink(answer_s=wait_s, gap_s=wait_s / 2, retries=0)
-    return MbusDevice("mbus-1", transport=port, primary=1, link=link)
+    return MbusDevice("mbus-1", transport=port, primary=1, link=link, meter_tz=UTC)
 
 
 FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -109,6 +110,6 @@ def test_a_clean_fake_line_reads() -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         pty.close()
-        assert values == {"volume": 12.565, "flow": 0.113}
+        assert values == {"volume": 12.565, "volume_flow": 0.113}
 
     asyncio.run(body())

@@ -165,3 +165,48 @@ def test_override_of_an_unknown_quantity_is_refused() -> None:
 def test_parse_model_from_memory_reports_memory() -> None:
     with pytest.raises(ModelError, match=r"<memory>.*'model'"):
         parse_model({"registers": []})
+
+
+def _doc(model: str, documented: str) -> dict[str, object]:
+    import tomllib
+
+    return tomllib.loads(
+        f'[model]\nname = "x"\n{model}\n{documented}\n'
+        '[[registers]]\nquantity = "a"\naddress = 0\n\n'
+        '[[registers]]\nquantity = "b"\naddress = 8\n'
+    )
+
+
+def test_what_a_meter_refuses_is_part_of_its_model() -> None:
+    m = parse_model(
+        _doc('undocumented = "exception"', "[[documented]]\nfc = 3\nranges = [[0, 3], [6, 9]]")
+    )
+    assert m.undocumented == "exception"
+    assert m.is_documented(3, 0, 4)
+    assert m.is_documented(3, 6, 10)
+    assert not m.is_documented(3, 0, 9)  # 4 and 5 are not documented
+    assert not m.is_documented(4, 0, 1)  # nor any input register
+    assert parse_model(_doc("", "")).is_documented(3, 0, 0x1000)  # nothing said: all readable
+
+
+@pytest.mark.parametrize(
+    ("model", "documented", "key", "reason"),
+    [
+        ('undocumented = "exception"', "", "model.undocumented", "needs the [[documented]]"),
+        ("", "[[documented]]\nfc = 3\nranges = [[5, 2]]", "documented.0.ranges.0", "first"),
+        (
+            'undocumented = "exception"',
+            "[[documented]]\nfc = 3\nranges = [[0, 1]]",
+            "registers.1",
+            "outside [[documented]]",
+        ),
+        ('undocumented = "sometimes"', "", "model.undocumented", "zeros"),
+    ],
+)
+def test_a_wrong_refusal_description_names_its_key(
+    model: str, documented: str, key: str, reason: str
+) -> None:
+    with pytest.raises(ModelError) as info:
+        parse_model(_doc(model, documented))
+    assert info.value.key == key
+    assert reason in info.value.reason

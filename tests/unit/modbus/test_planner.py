@@ -110,3 +110,22 @@ def test_max_gap_splits() -> None:
 def test_value_wider_than_a_request_is_refused() -> None:
     with pytest.raises(PlanError, match="wider than max_registers=2"):
         plan([Register("a", 3, (Part(0, "u64"),))], Limits(max_registers=2), Cost.tcp())
+
+
+def test_a_refused_block_is_split_into_the_wanted_registers_blocks() -> None:
+    from drivers.modbus.planner import split
+    from drivers.modbus.types import Limits, Part, Register
+
+    regs = [Register(q, 3, (Part(a, "u32"),)) for q, a in (("a", 0), ("b", 2), ("c", 6), ("d", 20))]
+    limits = Limits(max_registers=40)
+    refused = Request(3, 0, 22)
+    nothing = lambda fc, s, e: False  # noqa: E731
+    assert split(refused, regs, limits, nothing) == (
+        Request(3, 0, 4),
+        Request(3, 6, 2),
+        Request(3, 20, 2),
+    )
+    documented = lambda fc, s, e: e <= 8  # noqa: E731 - registers 0..7 may be read
+    assert split(refused, regs, limits, documented) == (Request(3, 0, 8), Request(3, 20, 2))
+    # a block of wanted registers only cannot be cut
+    assert split(Request(3, 0, 4), regs, limits, nothing) == (Request(3, 0, 4),)

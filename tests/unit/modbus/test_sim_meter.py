@@ -23,7 +23,8 @@ class Clock:
 def _values(meter: SimMeter) -> dict[str, float]:
     model = meter.model
     words: dict[tuple[int, int], int] = {}
-    for fc, start, count in ((4, 0, 76), (4, 0x156, 2), (3, 0, 18)):
+    blocks = ((4, 0, 76), (4, 0x156, 2)) if model.name.startswith("eastron") else ((3, 0, 18),)
+    for fc, start, count in blocks:
         words.update(words_of(fc, start, meter.answer(fc, start, count)))
     values, errors = decode(model.registers, words)
     assert errors == []
@@ -129,3 +130,19 @@ def test_fault_probabilities_hold() -> None:
     assert 850 < silent < 1150
     assert not any(decide(Faults(), rng, 0).silent for _ in range(100))
     assert ModelCatalog().get("generic").limits.max_registers == 125
+
+
+def test_a_meter_refuses_what_its_model_says_it_refuses() -> None:
+    bus = SimBus([MeterSpec(7, "dynaflox-ultrad"), MeterSpec(3, "eastron-sdm630")])
+    ok = bus.handle(7, read_request_pdu(3, 0, 18)).pdu
+    assert ok is not None
+    assert ok[:2] == bytes((3, 36))
+    # past register 17, which its document does not list: illegal data address
+    assert bus.handle(7, read_request_pdu(3, 16, 4)).pdu == exception_pdu(3, 2)
+    assert bus.handle(7, read_request_pdu(3, 100, 1)).pdu == exception_pdu(3, 2)
+    # more than its 22 registers in one request: illegal data value
+    assert bus.handle(7, read_request_pdu(3, 0, 23)).pdu == exception_pdu(3, 3)
+    # an SDM630 answers 80 registers, not 81; registers it does not use read 0
+    assert bus.handle(3, read_request_pdu(4, 0, 81)).pdu == exception_pdu(4, 3)
+    gap = bus.handle(3, read_request_pdu(4, 0x12, 2)).pdu
+    assert gap == bytes((4, 4, 0, 0, 0, 0))
