@@ -73,14 +73,28 @@ class Quota:
     max_bytes: int = 1024 * 1024 * 1024
     policy: Literal["priority", "oldest"] = "priority"
     cumulative_prefixes: tuple[str, ...] = ("energy", "volume", "counter", "register")
-    instantaneous_prefixes: tuple[str, ...] = ("voltage", "current", "power", "frequency")
+    instantaneous_prefixes: tuple[str, ...] = (
+        "voltage",
+        "current",
+        "power",
+        "frequency",
+        "volume_flow",
+        "flow",
+    )
 
     def classify(self, quantity: str) -> int:
+        """The longest matching prefix decides: ``volume_flow`` is a rate, not a register."""
         if self.policy == "oldest":
             return OTHER
-        if quantity.startswith(self.cumulative_prefixes):
+        cumulative = max(
+            (len(p) for p in self.cumulative_prefixes if quantity.startswith(p)), default=0
+        )
+        instant = max(
+            (len(p) for p in self.instantaneous_prefixes if quantity.startswith(p)), default=0
+        )
+        if cumulative > instant:
             return CUMULATIVE
-        if quantity.startswith(self.instantaneous_prefixes):
+        if instant:
             return INSTANT
         return OTHER
 

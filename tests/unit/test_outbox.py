@@ -192,3 +192,14 @@ def test_confirm_removes_messages_by_channel_and_sequence_ranges(tmp_path: Path)
     again = _open(tmp_path / "o.db")  # after a restart the rest is still owed
     assert [m.seq for m in again.pending_messages()] == [0, 3]
     again.close()
+
+
+def test_the_quota_keeps_registers_and_drops_rates_first_by_the_longest_prefix() -> None:
+    from gateway.outbox import CUMULATIVE, INSTANT, OTHER, Quota
+
+    quota = Quota()
+    assert quota.classify("volume") == CUMULATIVE
+    assert quota.classify("energy_import") == CUMULATIVE
+    assert quota.classify("volume_flow") == INSTANT  # a rate, though it starts with "volume"
+    assert quota.classify("power_active") == INSTANT
+    assert quota.classify("temperature_flow") == OTHER
