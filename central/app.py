@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
 from central.db.engine import make_engine, session_factory
+from central.settings import ChannelsSettings
 from central.tariffs.catalog import DEFAULT_DIR, load_dir
 
 
@@ -22,9 +23,22 @@ def create_app(
     *,
     tariffs_dir: Path = DEFAULT_DIR,
     clock: Callable[[], datetime] = _now,
+    channels: ChannelsSettings | None = None,
 ) -> FastAPI:
     """The app over ``engine`` (or a database URL). The schema must be migrated already."""
-    from central.api import billing, errors, gateways, readings, readings_manual, records, tariffs
+    from central.api import (
+        billing,
+        errors,
+        gateways,
+        lookup,
+        readings,
+        readings_manual,
+        records,
+        tariffs,
+    )
+    from central.api import (
+        channels as channels_api,
+    )
 
     if isinstance(engine, str):
         engine = make_engine(engine)
@@ -37,10 +51,11 @@ def create_app(
     app.state.sessions = session_factory(engine)
     app.state.clock = clock
     app.state.tariff_files = load_dir(tariffs_dir)
+    app.state.channels = channels or ChannelsSettings()
     errors.install(app)
     for module in (tariffs, records, readings_manual, billing):
         app.include_router(module.router, prefix="/api/v1")
-    for module in (readings, gateways):  # these carry their /api/v1 prefix themselves
+    for module in (readings, gateways, channels_api, lookup):  # these carry their own prefix
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["operations"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -26,6 +28,38 @@ class HttpSettings(_Section):
     port: int = Field(default=8080, ge=1, le=65535)
 
 
+class ZaloSettings(_Section):
+    """A Zalo Official Account: webhook MAC and the OA's send-message API."""
+
+    app_id: str = Field(min_length=1, max_length=64)
+    oa_secret: str = Field(min_length=8, max_length=256, description="the OA secret key")
+    access_token: str = Field(default="", max_length=2000, description="OA access token (send)")
+    api_url: str = "https://openapi.zalo.me"
+    utility: str = Field(min_length=1, max_length=32, description="whose accounts it serves")
+    locale: Literal["vi", "zh"] = "vi"
+    pay_link: str = Field(default="", description="payment link template with {account}")
+
+
+class WeChatSettings(_Section):
+    """A WeChat Official Account: server token, and app id and secret for sending."""
+
+    token: str = Field(min_length=3, max_length=32)
+    app_id: str = Field(default="", max_length=64)
+    app_secret: str = Field(default="", max_length=256)
+    api_url: str = "https://api.weixin.qq.com"
+    utility: str = Field(min_length=1, max_length=32)
+    locale: Literal["vi", "zh"] = "zh"
+    pay_link: str = ""
+
+
+class ChannelsSettings(_Section):
+    zalo: ZaloSettings | None = None
+    wechat: WeChatSettings | None = None
+    timestamp_window_s: int = Field(
+        default=300, ge=10, le=3600, description="callbacks older or newer than this are refused"
+    )
+
+
 class CentralSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="M2C_CENTRAL_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -34,6 +68,7 @@ class CentralSettings(BaseSettings):
     database_url: str = "sqlite:///var/central/central.db"
     broker: BrokerSettings = BrokerSettings()
     http: HttpSettings = HttpSettings()
+    channels: ChannelsSettings = ChannelsSettings()
 
     @classmethod
     def settings_customise_sources(

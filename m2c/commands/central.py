@@ -58,6 +58,7 @@ def _serve_api(settings: Any, engine: Any) -> None:
     import uvicorn
 
     from central.app import create_app
+    from central.db.engine import writer_sessions
     from central.ingest.commands import CommandPublisher
 
     class Server(uvicorn.Server):
@@ -65,8 +66,9 @@ def _serve_api(settings: Any, engine: Any) -> None:
         def capture_signals(self) -> Iterator[None]:
             yield
 
-    app = create_app(engine)
+    app = create_app(engine, channels=settings.channels)
     app.state.commands = CommandPublisher(settings.broker)  # POST /gateways/{id}/commands
+    app.state.notifier = _notifier(settings, writer_sessions(engine))
     server = Server(
         uvicorn.Config(app, host=settings.http.host, port=settings.http.port, log_config=None)
     )
@@ -78,10 +80,33 @@ def _serve_api(settings: Any, engine: Any) -> None:
         await server.serve()
 
     app.state.commands.start()
+    if app.state.notifier is not None:
+        app.state.notifier.start()
     try:
         asyncio.run(serve())
     finally:
         app.state.commands.stop()
+        if app.state.notifier is not None:
+            app.state.notifier.stop()
+
+
+def _notifier(settings: Any, sessions: Any) -> Any:
+    """The chat notifier when a channel is configured (bill notices, replies to Zalo users)."""
+    from central.channels.notifier import Notifier
+    from central.channels.senders import Sender, WeChatSender, ZaloSender
+    from central.channels.service import Channel
+
+    channels: list[Channel] = []
+    senders: dict[str, Sender] = {}
+    zalo, wechat = settings.channels.zalo, settings.channels.wechat
+    if zalo is not None:
+        channels.append(Channel("zalo", zalo.utility, zalo.locale, zalo.pay_link))
+        senders["zalo"] = ZaloSender(zalo)
+    if wechat is not None:
+        channels.append(Channel("wechat", wechat.utility, wechat.locale, wechat.pay_link))
+        if wechat.app_id and wechat.app_secret:
+            senders["wechat"] = WeChatSender(wechat)
+    return Notifier(sessions, channels, senders) if channels else None
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -1,3 +1,10 @@
 """All tables. Import a module here so Alembic and ``create_all`` see its tables."""
 
-from central.db.models import billing, ingest, meterdata, readings, records  # noqa: F401
+from central.db.models import (  # noqa: F401
+    billing,
+    channels,
+    ingest,
+    meterdata,
+    readings,
+    records,
+)

@@ -1,0 +1,82 @@
+"""chat channels: registrations (dk/huy), inbound messages seen, outgoing messages
+
+Revision ID: ch01
+Revises: 0002
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "ch01"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+TS = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "chat_bindings",
+        sa.Column("id", ID, autoincrement=True, nullable=False),
+        sa.Column("platform", sa.String(16), nullable=False),
+        sa.Column("chat_user", sa.String(64), nullable=False),
+        sa.Column("customer_id", ID, nullable=False),
+        sa.Column("created_at", TS, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name="fk_chat_bindings_customer_id_customers",
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_chat_bindings"),
+        sa.UniqueConstraint(
+            "platform",
+            "chat_user",
+            "customer_id",
+            name="uq_chat_bindings_platform_chat_user_customer_id",
+        ),
+    )
+    op.create_index("ix_chat_bindings_customer", "chat_bindings", ["customer_id"])
+    op.create_table(
+        "chat_inbound",
+        sa.Column("id", ID, autoincrement=True, nullable=False),
+        sa.Column("platform", sa.String(16), nullable=False),
+        sa.Column("msg_id", sa.String(64), nullable=False),
+        sa.Column("chat_user", sa.String(64), nullable=False),
+        sa.Column("text", sa.String(2000), nullable=False),
+        sa.Column("reply", sa.Text(), nullable=False),
+        sa.Column("received_at", TS, nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_chat_inbound"),
+        sa.UniqueConstraint("platform", "msg_id", name="uq_chat_inbound_platform_msg_id"),
+    )
+    op.create_table(
+        "chat_outbox",
+        sa.Column("id", ID, autoincrement=True, nullable=False),
+        sa.Column("platform", sa.String(16), nullable=False),
+        sa.Column("chat_user", sa.String(64), nullable=False),
+        sa.Column("dedupe_key", sa.String(100), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.String(300), nullable=False),
+        sa.Column("created_at", TS, nullable=False),
+        sa.Column("next_attempt_at", TS, nullable=False),
+        sa.Column("sent_at", TS, nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_chat_outbox"),
+        sa.UniqueConstraint(
+            "platform",
+            "chat_user",
+            "dedupe_key",
+            name="uq_chat_outbox_platform_chat_user_dedupe_key",
+        ),
+    )
+    op.create_index("ix_chat_outbox_due", "chat_outbox", ["state", "next_attempt_at"])
+
+
+def downgrade() -> None:
+    op.drop_table("chat_outbox")
+    op.drop_table("chat_inbound")
+    op.drop_index("ix_chat_bindings_customer", table_name="chat_bindings")
+    op.drop_table("chat_bindings")
