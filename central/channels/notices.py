@@ -43,7 +43,7 @@ def queue(session: Session, rows: Iterable[dict[str, object]], *, clock: Clock) 
         return 0
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(ChatOutboxRow.__table__).on_conflict_do_nothing(
+    stmt = insert(ChatOutboxRow.__table__).on_conflict_do_nothing(  # type: ignore[arg-type]
         index_elements=["platform", "chat_user", "dedupe_key"]
     )
     result = session.connection().execute(stmt, values)

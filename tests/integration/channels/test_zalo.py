@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from central.db.models.channels import ChatBindingRow, ChatOutboxRow
 from simulators.chat.users import ZaloUser
@@ -26,9 +25,14 @@ def rig(db_url: str) -> Iterator[ChatRig]:
             b = add_customer(s, ACC2, name="Trần Thị Bình")
             for month in range(13):  # 13 periods, the last one open
                 start = date(2024, 6, 12) + timedelta(days=30 * month)
-                add_bill(s, a, start, 100_000 + month * 1000,
-                         state="issued" if month == 12 else "paid",
-                         issued_at=datetime(2024, 7, 15, tzinfo=UTC) + timedelta(days=30 * month))
+                add_bill(
+                    s,
+                    a,
+                    start,
+                    100_000 + month * 1000,
+                    state="issued" if month == 12 else "paid",
+                    issued_at=datetime(2024, 7, 15, tzinfo=UTC) + timedelta(days=30 * month),
+                )
             add_bill(s, b, date(2025, 6, 12), 139_000, state="draft")
             s.commit()
         yield rig
@@ -70,7 +74,8 @@ def test_dk_and_huy_in_every_case(rig: ChatRig) -> None:
     assert f"Đã đăng ký danh bộ {ACC2}" in ask(rig, u, f"Đk  {ACC2}")  # accents, spaces
     assert bindings(rig) == 2
     listed = ask(rig, u, "ds")
-    assert ACC1 in listed and ACC2 in listed
+    assert ACC1 in listed
+    assert ACC2 in listed
     assert f"Danh bộ {ACC3} chưa được đăng ký" in ask(rig, u, f"huy {ACC3}") or (
         "Không tìm thấy" in ask(rig, u, f"huy {ACC3}")
     )
@@ -87,9 +92,12 @@ def test_many_users_per_account_and_menu_queries(rig: ChatRig) -> None:
     latest = ask(rig, u1, "hd")
     assert "Tổng tiền 112.000 đ – chưa thanh toán" in latest  # the 13th bill, open
     twelve = ask(rig, u2, "12ky")
-    assert "12 kỳ hóa đơn" in twelve and len(twelve.splitlines()) == 13
-    assert "101.000 đ" in twelve and "100.000 đ" not in twelve  # only the last 12
-    assert "112.000 đ" in ask(rig, u1, "nop") and "account=01234567891" in ask(rig, u1, "nop")
+    assert "12 kỳ hóa đơn" in twelve
+    assert len(twelve.splitlines()) == 13
+    assert "101.000 đ" in twelve
+    assert "100.000 đ" not in twelve
+    assert "112.000 đ" in ask(rig, u1, "nop")
+    assert "account=01234567891" in ask(rig, u1, "nop")
     payments = ask(rig, u1, "tt")
     assert len(payments.splitlines()) == 6  # a heading and the last 5
     schedule = ask(rig, u1, "lich")
@@ -116,8 +124,9 @@ def test_a_retried_event_is_answered_once(rig: ChatRig) -> None:
     rig.notifier.stop()
     rig.notifier.run_once()
     out = [s for s in rig.platform.conversation.lines("u1") if s.direction == "out"]
-    assert [s.text for s in out] == [f"Đã đăng ký danh bộ {ACC1} (Nguyễn Văn An). "
-                                     "Quý khách sẽ nhận thông báo tiền nước."]
+    assert [s.text for s in out] == [
+        f"Đã đăng ký danh bộ {ACC1} (Nguyễn Văn An). Quý khách sẽ nhận thông báo tiền nước."
+    ]
 
 
 def test_send_failures_are_retried_until_delivered(rig: ChatRig) -> None:
@@ -129,7 +138,8 @@ def test_send_failures_are_retried_until_delivered(rig: ChatRig) -> None:
         rig.now += timedelta(minutes=5)
         rig.notifier.run_once()
     out = [s for s in rig.platform.conversation.lines("u1") if s.direction == "out"]
-    assert len(out) == 1 and "Đã đăng ký" in out[0].text
+    assert len(out) == 1
+    assert "Đã đăng ký" in out[0].text
     with rig.session() as s:
         row = s.scalars(select(ChatOutboxRow)).one()
         assert (row.state, row.attempts) == ("sent", 3)
@@ -149,7 +159,8 @@ def test_an_issued_bill_is_noticed_once_per_registration(rig: ChatRig) -> None:
     rig.notifier.wake()
     for chat_user in ("u1", "u2"):
         notice = rig.platform.conversation.wait_out(chat_user, 2)[-1].text
-        assert f"Thông báo tiền nước danh bộ {ACC2}" in notice and "139.000 đ" in notice
+        assert f"Thông báo tiền nước danh bộ {ACC2}" in notice
+        assert "139.000 đ" in notice
     rig.notifier.stop()
     rig.notifier.run_once()  # a later round, as after a restart, queues nothing again
     for chat_user in ("u1", "u2"):
