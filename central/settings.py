@@ -52,9 +52,27 @@ class WeChatSettings(_Section):
     pay_link: str = ""
 
 
+class SmtpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    sender: str = Field(default="noreply@localhost", max_length=254)
+    username: str = ""
+    password: str = ""
+    starttls: bool = Field(default=False, description="require STARTTLS (else used if offered)")
+    timeout_s: float = Field(default=30, gt=0, le=300)
+
+
+class SmsSettings(_Section):
+    api_url: str = Field(description="the provider's API base URL")
+    api_key: str = Field(min_length=8)
+    sender: str = Field(default="", max_length=32, description="brand name or number")
+
+
 class ChannelsSettings(_Section):
     zalo: ZaloSettings | None = None
     wechat: WeChatSettings | None = None
+    smtp: SmtpSettings | None = None
+    sms: SmsSettings | None = None
     timestamp_window_s: int = Field(
         default=300, ge=10, le=3600, description="callbacks older or newer than this are refused"
     )

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from central.channels import notices
 from central.channels.service import Channel, answer
 from central.db.models.channels import ChatInboundRow
+from central.notify.queue import Message, queue
 
 Clock = Callable[[], datetime]
 MAX_TEXT = 2000
@@ -47,7 +47,8 @@ def receive(
             )
         )
         if channel.platform == "zalo":
-            notices.reply(session, channel, message.chat_user, message.msg_id, reply, clock=clock)
+            key = f"msg:{message.msg_id}"
+            queue(session, [Message("zalo", message.chat_user, key, reply)], clock=clock)
         try:
             session.commit()
         except IntegrityError:  # the same message, handled at the same time by another request

@@ -45,6 +45,11 @@ _VI = {
         "Thông báo tiền nước danh bộ {account} kỳ {start:%d/%m}–{end:%d/%m/%Y}: "
         "tiêu thụ {consumption}, tổng tiền {total}."
     ),
+    "bill_subject": "Thông báo tiền nước danh bộ {account}",
+    "outage_notice": "Thông báo {kind} khu vực {area}: từ {start} đến {end}. {reason}",
+    "outage_subject": "Thông báo {kind} khu vực {area}",
+    "outage_planned": "tạm ngưng cung cấp theo kế hoạch",
+    "outage_unplanned": "sự cố ngưng cung cấp",
     "unknown_date": "chưa có",
     "states": (
         "draft:nháp,issued:chưa thanh toán,partially_paid:thanh toán một phần,paid:đã thanh toán"
@@ -91,6 +96,11 @@ _ZH = {
     "bill_notice": (
         "户号 {account} 账期 {start:%Y-%m-%d}至{end:%Y-%m-%d}：用量 {consumption}，金额 {total}。"
     ),
+    "bill_subject": "户号 {account} 账单通知",
+    "outage_notice": "{kind}通知（{area}）：{start} 至 {end}。{reason}",
+    "outage_subject": "{area}{kind}通知",
+    "outage_planned": "计划停电",
+    "outage_unplanned": "故障停电",
     "unknown_date": "暂无",
     "states": "draft:草稿,issued:未缴,partially_paid:部分缴费,paid:已缴",
 }

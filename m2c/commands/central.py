@@ -91,22 +91,30 @@ def _serve_api(settings: Any, engine: Any) -> None:
 
 
 def _notifier(settings: Any, sessions: Any) -> Any:
-    """The chat notifier when a channel is configured (bill notices, replies to Zalo users)."""
-    from central.channels.notifier import Notifier
-    from central.channels.senders import Sender, WeChatSender, ZaloSender
-    from central.channels.service import Channel
+    """The notifier when a channel is configured: chat replies and notices, e-mail, SMS."""
+    from central.notify.notifier import Notifier
+    from central.notify.senders import (
+        EmailSender,
+        Sender,
+        SmsSender,
+        WeChatSender,
+        ZaloSender,
+    )
 
-    channels: list[Channel] = []
+    channels = settings.channels
     senders: dict[str, Sender] = {}
-    zalo, wechat = settings.channels.zalo, settings.channels.wechat
-    if zalo is not None:
-        channels.append(Channel("zalo", zalo.utility, zalo.locale, zalo.pay_link))
-        senders["zalo"] = ZaloSender(zalo)
-    if wechat is not None:
-        channels.append(Channel("wechat", wechat.utility, wechat.locale, wechat.pay_link))
-        if wechat.app_id and wechat.app_secret:
-            senders["wechat"] = WeChatSender(wechat)
-    return Notifier(sessions, channels, senders) if channels else None
+    locales: dict[str, str] = {}
+    if channels.zalo is not None:
+        senders["zalo"], locales["zalo"] = ZaloSender(channels.zalo), channels.zalo.locale
+    if channels.wechat is not None:
+        locales["wechat"] = channels.wechat.locale
+        if channels.wechat.app_id and channels.wechat.app_secret:
+            senders["wechat"] = WeChatSender(channels.wechat)
+    if channels.smtp is not None:
+        senders["email"] = EmailSender(channels.smtp)
+    if channels.sms is not None:
+        senders["sms"] = SmsSender(channels.sms)
+    return Notifier(sessions, senders, chat_locales=locales) if senders or locales else None
 
 
 def _run(args: argparse.Namespace) -> int:

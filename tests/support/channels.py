@@ -11,13 +11,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from central.app import create_app
-from central.channels.notifier import Notifier
-from central.channels.senders import WeChatSender, ZaloSender
-from central.channels.service import Channel
 from central.db.engine import make_engine, writer_sessions
 from central.db.migrate import upgrade
 from central.db.models.billing import BillRow
 from central.db.models.records import CustomerRow, RouteRow, UtilityRow
+from central.notify.notifier import Notifier
+from central.notify.senders import WeChatSender, ZaloSender
 from central.records.customers import BEN_THANH
 from central.settings import ChannelsSettings, WeChatSettings, ZaloSettings
 from simulators.chat.platform import PlatformSim
@@ -130,8 +129,8 @@ def chat_rig(db_url: str, *, now: datetime) -> Iterator[ChatRig]:
     )
     notifier = Notifier(
         writer_sessions(engine),
-        [Channel("zalo", BEN_THANH.code, "vi"), Channel("wechat", BEN_THANH.code, "zh")],
         {"zalo": ZaloSender(zalo), "wechat": WeChatSender(wechat)},
+        chat_locales={"zalo": "vi", "wechat": "zh"},
         interval=0.05,
         clock=lambda: rig_holder[0].now,
     )

@@ -5,6 +5,8 @@ from central.db.models import (  # noqa: F401
     channels,
     ingest,
     meterdata,
+    notifications,
     readings,
     records,
+    service,
 )

@@ -1,10 +1,10 @@
-"""Chat channels: who registered which account, inbound messages seen, outgoing messages."""
+"""Chat channels: who registered which account (``dk``), and inbound messages seen."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from central.db.base import Base
@@ -39,28 +39,3 @@ class ChatInboundRow(Base):
     text: Mapped[str] = mapped_column(String(2000))
     reply: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
-
-
-class ChatOutboxRow(Base):
-    """A message to send through a platform's API, kept until the platform accepts it.
-
-    ``dedupe_key`` makes a notice exactly-once per subscriber (``bill:<id>``): a second
-    attempt to queue the same notice for the same chat user is a no-op.
-    """
-
-    __tablename__ = "chat_outbox"
-    __table_args__ = (
-        UniqueConstraint("platform", "chat_user", "dedupe_key"),
-        Index("ix_chat_outbox_due", "state", "next_attempt_at"),
-    )
-    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
-    platform: Mapped[str] = mapped_column(String(16))
-    chat_user: Mapped[str] = mapped_column(String(64))
-    dedupe_key: Mapped[str] = mapped_column(String(100))
-    text: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|failed
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str] = mapped_column(String(300), default="")
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

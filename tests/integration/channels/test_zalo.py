@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from central.db.models.channels import ChatBindingRow, ChatOutboxRow
+from central.db.models.channels import ChatBindingRow
+from central.db.models.notifications import NotificationRow
 from simulators.chat.users import ZaloUser
 from tests.support.channels import APP_ID, OA_SECRET, ChatRig, add_bill, add_customer, chat_rig
 
@@ -113,7 +114,7 @@ def test_bad_signature_stale_or_foreign_events_change_nothing(rig: ChatRig) -> N
     assert user(rig, "u1", at=NOW + timedelta(hours=1)).say(f"dk {ACC1}") == 401
     assert bindings(rig) == 0
     with rig.session() as s:
-        assert s.scalar(select(func.count()).select_from(ChatOutboxRow)) == 0
+        assert s.scalar(select(func.count()).select_from(NotificationRow)) == 0
 
 
 def test_a_retried_event_is_answered_once(rig: ChatRig) -> None:
@@ -141,7 +142,7 @@ def test_send_failures_are_retried_until_delivered(rig: ChatRig) -> None:
     assert len(out) == 1
     assert "Đã đăng ký" in out[0].text
     with rig.session() as s:
-        row = s.scalars(select(ChatOutboxRow)).one()
+        row = s.scalars(select(NotificationRow)).one()
         assert (row.state, row.attempts) == ("sent", 3)
 
 

@@ -1,7 +1,8 @@
-"""Deliver queued chat messages with retries and back-off; each message in its own transaction.
+"""Deliver queued notifications with retries and back-off; each in its own transaction.
 
-A message is marked sent only after the platform accepted it. A crash between the two sends
-it again on restart (the platforms offer no idempotency key); nothing queued is ever lost.
+A message is marked sent only after its channel accepted it. A crash between the two sends
+it again on restart (neither SMTP nor the chat platforms offer an idempotency key); nothing
+queued is ever lost.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from central.channels.senders import Sender, SendError
-from central.db.models.channels import ChatOutboxRow
+from central.db.models.notifications import NotificationRow
+from central.notify.senders import Sender, SendError
 
 Clock = Callable[[], datetime]
-log = structlog.get_logger("central.channels")
+log = structlog.get_logger("central.notify")
 
 
 def backoff(attempts: int) -> timedelta:
@@ -37,31 +38,31 @@ def deliver_due(
     with sessions() as session:
         due = list(
             session.scalars(
-                select(ChatOutboxRow.id)
+                select(NotificationRow.id)
                 .where(
-                    ChatOutboxRow.state == "pending",
-                    ChatOutboxRow.next_attempt_at <= clock(),
-                    ChatOutboxRow.platform.in_(list(senders)),
+                    NotificationRow.state == "pending",
+                    NotificationRow.next_attempt_at <= clock(),
+                    NotificationRow.channel.in_(list(senders)),
                 )
-                .order_by(ChatOutboxRow.id)
+                .order_by(NotificationRow.id)
                 .limit(limit)
             )
         )
     sent = failed = 0
     for row_id in due:
         with sessions() as session:
-            row = session.get(ChatOutboxRow, row_id)
+            row = session.get(NotificationRow, row_id)
             if row is None or row.state != "pending":
                 continue
             row.attempts += 1
             try:
-                senders[row.platform].send(row.chat_user, row.text)
+                senders[row.channel].send(row.address, row.text, row.subject)
             except SendError as exc:
                 failed += 1
                 row.last_error = str(exc)[:300]
                 if exc.permanent or row.attempts >= max_attempts:
                     row.state = "failed"
-                    log.warning("chat_message_failed", id=row.id, error=row.last_error)
+                    log.warning("notification_failed", id=row.id, error=row.last_error)
                 else:
                     row.next_attempt_at = clock() + backoff(row.attempts)
             else:

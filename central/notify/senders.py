@@ -1,4 +1,5 @@
-"""Send a text to a chat user through the platform's own API (Zalo OA, WeChat OA).
+"""Send a notification: to a chat user through the platform's own API (Zalo OA, WeChat OA),
+by e-mail over SMTP, or by SMS through a provider's HTTP API.
 
 Zalo: ``POST {api}/v3.0/oa/message/cs`` with the ``access_token`` header and
 ``{"recipient": {"user_id"}, "message": {"text"}}``; ``error == 0`` is success.
@@ -10,11 +11,15 @@ expired or invalid token is fetched anew once.
 
 from __future__ import annotations
 
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import make_msgid
 from typing import Protocol
 
 import httpx
 
-from central.settings import WeChatSettings, ZaloSettings
+from central.settings import SmsSettings, SmtpSettings, WeChatSettings, ZaloSettings
 
 
 class SendError(Exception):
@@ -26,9 +31,9 @@ class SendError(Exception):
 
 
 class Sender(Protocol):
-    platform: str
+    channel: str
 
-    def send(self, chat_user: str, text: str) -> None: ...
+    def send(self, address: str, text: str, subject: str = "") -> None: ...
 
 
 def _json(response: httpx.Response) -> dict[str, object]:
@@ -42,19 +47,19 @@ def _json(response: httpx.Response) -> dict[str, object]:
 
 
 class ZaloSender:
-    platform = "zalo"
+    channel = "zalo"
     _PERMANENT = frozenset({-201, -213, -230})  # bad parameters, not a follower, user gone
 
     def __init__(self, settings: ZaloSettings, *, client: httpx.Client | None = None) -> None:
         self._settings = settings
         self._client = client or httpx.Client(timeout=10)
 
-    def send(self, chat_user: str, text: str) -> None:
+    def send(self, address: str, text: str, subject: str = "") -> None:
         try:
             response = self._client.post(
                 f"{self._settings.api_url}/v3.0/oa/message/cs",
                 headers={"access_token": self._settings.access_token},
-                json={"recipient": {"user_id": chat_user}, "message": {"text": text}},
+                json={"recipient": {"user_id": address}, "message": {"text": text}},
             )
         except httpx.HTTPError as exc:
             raise SendError(f"zalo unreachable: {exc}") from exc
@@ -68,7 +73,7 @@ class ZaloSender:
 
 
 class WeChatSender:
-    platform = "wechat"
+    channel = "wechat"
     _TOKEN_ERRORS = frozenset({40001, 40014, 42001})
     _PERMANENT = frozenset({40003, 45015, 43004})  # bad OpenID, outside the 48 h window, unfollowed
 
@@ -96,10 +101,10 @@ class WeChatSender:
         self._token = token
         return token
 
-    def send(self, chat_user: str, text: str) -> None:
+    def send(self, address: str, text: str, subject: str = "") -> None:
         for attempt in range(2):
             token = self._token or self._fetch_token()
-            payload = {"touser": chat_user, "msgtype": "text", "text": {"content": text}}
+            payload = {"touser": address, "msgtype": "text", "text": {"content": text}}
             try:
                 response = self._client.post(
                     f"{self._settings.api_url}/cgi-bin/message/custom/send",
@@ -118,3 +123,62 @@ class WeChatSender:
             raise SendError(
                 f"wechat error {code}: {body.get('errmsg', '')}", permanent=code in self._PERMANENT
             )
+
+
+class EmailSender:
+    """SMTP with STARTTLS when the server offers it (or required by ``starttls``)."""
+
+    channel = "email"
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self._settings = settings
+
+    def send(self, address: str, text: str, subject: str = "") -> None:
+        message = EmailMessage()
+        message["From"] = self._settings.sender
+        message["To"] = address
+        message["Subject"] = subject or text.split("\n", 1)[0][:120]
+        message["Message-ID"] = make_msgid(domain=self._settings.sender.rpartition("@")[2] or None)
+        message.set_content(text)
+        s = self._settings
+        try:
+            with smtplib.SMTP(s.host, s.port, timeout=s.timeout_s) as smtp:
+                smtp.ehlo()
+                if s.starttls or smtp.has_extn("starttls"):
+                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.ehlo()
+                if s.username:
+                    smtp.login(s.username, s.password)
+                smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise SendError(f"recipient refused: {exc.recipients}", permanent=True) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise SendError(f"smtp {s.host}:{s.port}: {exc}") from exc
+
+
+class SmsSender:
+    """An SMS provider's JSON API: ``POST {api_url}/messages`` with ``{"to", "text", "from"}``
+    and a bearer key; 2xx is accepted, 4xx (but 429) is permanent."""
+
+    channel = "sms"
+
+    def __init__(self, settings: SmsSettings, *, client: httpx.Client | None = None) -> None:
+        self._settings = settings
+        self._client = client or httpx.Client(timeout=10)
+
+    def send(self, address: str, text: str, subject: str = "") -> None:
+        try:
+            response = self._client.post(
+                f"{self._settings.api_url}/messages",
+                headers={"Authorization": f"Bearer {self._settings.api_key}"},
+                json={"to": address, "text": text, "from": self._settings.sender},
+            )
+        except httpx.HTTPError as exc:
+            raise SendError(f"sms provider unreachable: {exc}") from exc
+        if response.is_success:
+            return
+        code = response.status_code
+        raise SendError(
+            f"sms provider answered {code}: {response.text[:100]}",
+            permanent=400 <= code < 500 and code != 429,
+        )
