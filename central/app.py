@@ -34,6 +34,7 @@ def create_app(
         readings,
         readings_manual,
         records,
+        service,
         tariffs,
     )
     from central.api import (
@@ -55,7 +56,13 @@ def create_app(
     errors.install(app)
     for module in (tariffs, records, readings_manual, billing):
         app.include_router(module.router, prefix="/api/v1")
-    for module in (readings, gateways, channels_api, lookup):  # these carry their own prefix
+    for module in (
+        readings,
+        gateways,
+        channels_api,
+        lookup,
+        service,
+    ):  # these carry their own prefix
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["operations"])

@@ -1,8 +1,9 @@
 """The platforms' send-message APIs over real HTTP, recording the conversation.
 
 Zalo: ``POST /v3.0/oa/message/cs`` (header ``access_token``). WeChat: ``GET /cgi-bin/token``
-and ``POST /cgi-bin/message/custom/send?access_token=...``. Faults: ``fail_next`` answers the
-next sends with a retryable error; ``expire_token`` makes WeChat's current token invalid.
+and ``POST /cgi-bin/message/custom/send?access_token=...``. An SMS provider:
+``POST /messages`` with a bearer key and ``{"to", "text", "from"}``. Faults: ``fail_next``
+answers the next sends with a retryable error; ``expire_token`` makes WeChat's token invalid.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class PlatformSim:
         self,
         *,
         zalo_token: str = "zalo-oa-token",
+        sms_key: str = "sms-provider-key",
         wechat_app_id: str = "wx-sim",
         wechat_secret: str = "wx-secret",
         host: str = "127.0.0.1",
@@ -70,6 +72,7 @@ class PlatformSim:
     ) -> None:
         self.conversation = Conversation()
         self.zalo_token = zalo_token
+        self.sms_key = sms_key
         self.wechat_app_id, self.wechat_secret = wechat_app_id, wechat_secret
         self.wechat_token = secrets.token_hex(16)
         self.fail_next = 0
@@ -141,6 +144,17 @@ class PlatformSim:
         self.conversation.add(Said("wechat", user, "out", text))
         return {"errcode": 0, "errmsg": "ok"}
 
+    def _sms_send(self, headers: Any, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if headers.get("Authorization") != f"Bearer {self.sms_key}":
+            return 401, {"error": "bad key"}
+        if self._failing():
+            return 503, {"error": "try later"}
+        to, text = body.get("to"), body.get("text")
+        if not isinstance(to, str) or not isinstance(text, str) or not to.lstrip("+").isdigit():
+            return 400, {"error": "to and text are required"}
+        self.conversation.add(Said("sms", to, "out", text))
+        return 202, {"id": str(next(self._ids))}
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         sim = self
 
@@ -148,9 +162,9 @@ class PlatformSim:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-            def _answer(self, body: dict[str, Any]) -> None:
+            def _answer(self, body: dict[str, Any], status: int = 200) -> None:
                 data = json.dumps(body, ensure_ascii=False).encode()
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -176,6 +190,9 @@ class PlatformSim:
                     self._answer(sim._zalo_send(self.headers, body))
                 elif url.path == "/cgi-bin/message/custom/send":
                     self._answer(sim._wechat_send(parse_qs(url.query), body))
+                elif url.path == "/messages":
+                    status, answer = sim._sms_send(self.headers, body)
+                    self._answer(answer, status)
                 else:
                     self.send_error(404)
 
