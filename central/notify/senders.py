@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Protocol
@@ -34,6 +35,34 @@ class Sender(Protocol):
     channel: str
 
     def send(self, address: str, text: str, subject: str = "") -> None: ...
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    address: str
+    text: str
+    subject: str = ""
+
+
+class BatchSender(Protocol):
+    def send_batch(self, messages: list[Outgoing]) -> list[SendError | None]: ...
+
+
+def send_all(sender: Sender, messages: list[Outgoing]) -> list[SendError | None]:
+    """Send ``messages``; the outcome of each (None when accepted), in order. A sender with a
+    ``send_batch`` (a bulk API, one SMTP session) gets them all at once."""
+    if hasattr(sender, "send_batch"):
+        batch: BatchSender = sender  # type: ignore[assignment]
+        return batch.send_batch(messages)
+    outcomes: list[SendError | None] = []
+    for m in messages:
+        try:
+            sender.send(m.address, m.text, m.subject)
+        except SendError as exc:
+            outcomes.append(exc)
+        else:
+            outcomes.append(None)
+    return outcomes
 
 
 def _json(response: httpx.Response) -> dict[str, object]:
@@ -134,13 +163,24 @@ class EmailSender:
         self._settings = settings
 
     def send(self, address: str, text: str, subject: str = "") -> None:
+        error = self.send_batch([Outgoing(address, text, subject)])[0]
+        if error is not None:
+            raise error
+
+    def _message(self, m: Outgoing) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self._settings.sender
-        message["To"] = address
-        message["Subject"] = subject or text.split("\n", 1)[0][:120]
+        message["To"] = m.address
+        message["Subject"] = m.subject or m.text.split("\n", 1)[0][:120]
         message["Message-ID"] = make_msgid(domain=self._settings.sender.rpartition("@")[2] or None)
-        message.set_content(text)
+        message.set_content(m.text)
+        return message
+
+    def send_batch(self, messages: list[Outgoing]) -> list[SendError | None]:
+        """All in one SMTP session; a refused recipient fails alone, a lost server fails the
+        rest of the batch (to be retried)."""
         s = self._settings
+        outcomes: list[SendError | None] = []
         try:
             with smtplib.SMTP(s.host, s.port, timeout=s.timeout_s) as smtp:
                 smtp.ehlo()
@@ -149,16 +189,25 @@ class EmailSender:
                     smtp.ehlo()
                 if s.username:
                     smtp.login(s.username, s.password)
-                smtp.send_message(message)
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise SendError(f"recipient refused: {exc.recipients}", permanent=True) from exc
+                for m in messages:
+                    try:
+                        smtp.send_message(self._message(m))
+                    except smtplib.SMTPRecipientsRefused as exc:
+                        refused = SendError(f"recipient refused: {exc.recipients}", permanent=True)
+                        outcomes.append(refused)
+                    else:
+                        outcomes.append(None)
         except (smtplib.SMTPException, OSError) as exc:
-            raise SendError(f"smtp {s.host}:{s.port}: {exc}") from exc
+            lost = SendError(f"smtp {s.host}:{s.port}: {exc}")
+            outcomes += [lost] * (len(messages) - len(outcomes))
+        return outcomes
 
 
 class SmsSender:
-    """An SMS provider's JSON API: ``POST {api_url}/messages`` with ``{"to", "text", "from"}``
-    and a bearer key; 2xx is accepted, 4xx (but 429) is permanent."""
+    """An SMS provider's JSON API with a bearer key: ``POST {api_url}/messages`` with
+    ``{"to", "text", "from"}`` for one, ``POST {api_url}/messages/batch`` with
+    ``{"messages": [...]}`` for many (answered ``{"results": [{"id"} or {"error"}]}``);
+    2xx is accepted, 4xx (but 429) is permanent."""
 
     channel = "sms"
 
@@ -175,10 +224,41 @@ class SmsSender:
             )
         except httpx.HTTPError as exc:
             raise SendError(f"sms provider unreachable: {exc}") from exc
-        if response.is_success:
-            return
+        if not response.is_success:
+            raise self._refused(response)
+
+    @staticmethod
+    def _refused(response: httpx.Response) -> SendError:
         code = response.status_code
-        raise SendError(
+        return SendError(
             f"sms provider answered {code}: {response.text[:100]}",
             permanent=400 <= code < 500 and code != 429,
         )
+
+    def send_batch(self, messages: list[Outgoing]) -> list[SendError | None]:
+        payload = [
+            {"to": m.address, "text": m.text, "from": self._settings.sender} for m in messages
+        ]
+        try:
+            response = self._client.post(
+                f"{self._settings.api_url}/messages/batch",
+                headers={"Authorization": f"Bearer {self._settings.api_key}"},
+                json={"messages": payload},
+            )
+        except httpx.HTTPError as exc:
+            return [SendError(f"sms provider unreachable: {exc}")] * len(messages)
+        if not response.is_success:
+            return [self._refused(response)] * len(messages)
+        results = _json(response).get("results")
+        if not isinstance(results, list) or len(results) != len(messages):
+            return [
+                SendError("sms provider answered a batch without one result per message")
+            ] * len(messages)
+        return [
+            None
+            if isinstance(r, dict) and "error" not in r
+            else SendError(
+                f"sms refused: {r.get('error') if isinstance(r, dict) else r}", permanent=True
+            )
+            for r in results
+        ]

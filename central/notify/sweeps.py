@@ -46,68 +46,58 @@ def sweep_bill_notices(
 ) -> int:
     """Queue the notice of every bill issued within ``lookback`` to every chat registration
     (``chat_locales``: platform → locale) and ``bill`` subscription of its account made before
-    it was issued; returns how many were queued."""
+    it was issued; returns how many were queued. Bills are taken ``batch`` at a time in id
+    order, so a million bills cost one pass."""
     since = clock() - lookback
     key = literal("bill:", String) + cast(BillRow.id, String)
-    total = 0
     issued = and_(BillRow.state.in_(NOTICE_STATES), BillRow.issued_at >= since)
-    for platform, locale in (chat_locales or {}).items():
-        query = (
-            select(ChatBindingRow.chat_user, BillRow)
-            .join(BillRow, BillRow.customer_id == ChatBindingRow.customer_id)
-            .where(
-                ChatBindingRow.platform == platform,
-                issued,
-                BillRow.issued_at >= ChatBindingRow.created_at,
-                _not_yet(platform, ChatBindingRow.chat_user, key),
-            )
-            .limit(batch)
-        )
-        total += _drain(
-            session,
-            query,
-            lambda user, bill, p=platform, loc=locale: Message(
-                p, user, f"bill:{bill.id}", bill_notice(loc, bill)
-            ),
-            clock=clock,
-        )
-    by_subscription = (
-        select(SubscriptionRow, BillRow)
-        .join(BillRow, BillRow.customer_id == SubscriptionRow.customer_id)
-        .where(
-            SubscriptionRow.topics.contains("bill"),
-            issued,
-            BillRow.issued_at >= SubscriptionRow.created_at,
-            _not_yet(SubscriptionRow.channel, SubscriptionRow.address, key),
-        )
-        .limit(batch)
-    )
-    total += _drain(
-        session,
-        by_subscription,
-        lambda sub, bill: Message(
-            sub.channel,
-            sub.address,
-            f"bill:{bill.id}",
-            bill_notice(sub.locale, bill),
-            subject=text(sub.locale, "bill_subject", account=bill.account_no),
-        ),
-        clock=clock,
-    )
-    return total
-
-
-def _drain(session: Session, query: Any, make: Callable[..., Message], *, clock: Clock) -> int:
-    total = 0
+    total, last = 0, 0
     while True:
-        rows = session.execute(query).all()
-        if not rows:
+        ids = session.scalars(
+            select(BillRow.id).where(issued, BillRow.id > last).order_by(BillRow.id).limit(batch)
+        ).all()
+        if not ids:
             return total
-        added = queue(session, (make(*row) for row in rows), clock=clock)
-        total += added
+        window = and_(issued, BillRow.id.between(ids[0], ids[-1]))
+        last = ids[-1]
+        messages: list[Message] = []
+        for platform, locale in (chat_locales or {}).items():
+            rows = session.execute(
+                select(ChatBindingRow.chat_user, BillRow)
+                .join(BillRow, BillRow.customer_id == ChatBindingRow.customer_id)
+                .where(
+                    ChatBindingRow.platform == platform,
+                    window,
+                    BillRow.issued_at >= ChatBindingRow.created_at,
+                    _not_yet(platform, ChatBindingRow.chat_user, key),
+                )
+            ).all()
+            messages += [
+                Message(platform, user, f"bill:{bill.id}", bill_notice(locale, bill))
+                for user, bill in rows
+            ]
+        subscribed = session.execute(
+            select(SubscriptionRow, BillRow)
+            .join(BillRow, BillRow.customer_id == SubscriptionRow.customer_id)
+            .where(
+                SubscriptionRow.topics.contains("bill"),
+                window,
+                BillRow.issued_at >= SubscriptionRow.created_at,
+                _not_yet(SubscriptionRow.channel, SubscriptionRow.address, key),
+            )
+        ).all()
+        messages += [
+            Message(
+                sub.channel,
+                sub.address,
+                f"bill:{bill.id}",
+                bill_notice(sub.locale, bill),
+                subject=text(sub.locale, "bill_subject", account=bill.account_no),
+            )
+            for sub, bill in subscribed
+        ]
+        total += queue(session, messages, clock=clock)
         session.flush()
-        if added == 0:  # nothing new could be queued: do not spin
-            return total
 
 
 def bill_notice(locale: str, bill: BillRow) -> str:

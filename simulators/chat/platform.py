@@ -155,6 +155,24 @@ class PlatformSim:
         self.conversation.add(Said("sms", to, "out", text))
         return 202, {"id": str(next(self._ids))}
 
+    def _sms_batch(self, headers: Any, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not 0 < len(messages) <= 1000:
+            return 400, {"error": "messages: a list of 1 to 1000"}
+        if headers.get("Authorization") != f"Bearer {self.sms_key}":
+            return 401, {"error": "bad key"}
+        if self._failing():
+            return 503, {"error": "try later"}
+        results: list[dict[str, Any]] = []
+        for m in messages:
+            to, text = m.get("to"), m.get("text")
+            if not isinstance(to, str) or not isinstance(text, str) or not to.lstrip("+").isdigit():
+                results.append({"error": "to and text are required"})
+                continue
+            self.conversation.add(Said("sms", to, "out", text))
+            results.append({"id": str(next(self._ids))})
+        return 200, {"results": results}
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         sim = self
 
@@ -190,6 +208,9 @@ class PlatformSim:
                     self._answer(sim._zalo_send(self.headers, body))
                 elif url.path == "/cgi-bin/message/custom/send":
                     self._answer(sim._wechat_send(parse_qs(url.query), body))
+                elif url.path == "/messages/batch":
+                    status, answer = sim._sms_batch(self.headers, body)
+                    self._answer(answer, status)
                 elif url.path == "/messages":
                     status, answer = sim._sms_send(self.headers, body)
                     self._answer(answer, status)

@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from central.db.base import Base
+from central.db.models.billing import BillRow
 from central.db.models.records import ID
 from central.db.types import UtcDateTime
 
@@ -60,3 +61,7 @@ class NotificationRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+# Notices look for bills issued lately: index the bills table's issue time for them.
+Index("ix_bills_issued_at", BillRow.issued_at)
