@@ -40,10 +40,13 @@ def deliver_due(
     """Send what is due, ``batch`` messages of a channel at a time, until nothing is due (or
     ``rounds`` batches were sent); returns (sent, failed attempts)."""
     sent = failed = 0
+    after = dict.fromkeys(senders, 0)  # each channel's last id handled: one pass, in id order
     for _ in range(rounds):
         delivered = 0
         for channel, sender in senders.items():
-            s, f = _one_batch(sessions, channel, sender, clock, batch, max_attempts)
+            s, f, after[channel] = _one_batch(
+                sessions, channel, sender, clock, batch, max_attempts, after[channel]
+            )
             sent, failed, delivered = sent + s, failed + f, delivered + s + f
         if delivered == 0:
             break
@@ -57,7 +60,8 @@ def _one_batch(
     clock: Clock,
     batch: int,
     max_attempts: int,
-) -> tuple[int, int]:
+    after: int,
+) -> tuple[int, int, int]:
     with sessions() as session:
         rows = session.execute(
             select(
@@ -71,12 +75,13 @@ def _one_batch(
                 NotificationRow.state == "pending",
                 NotificationRow.channel == channel,
                 NotificationRow.next_attempt_at <= clock(),
+                NotificationRow.id > after,
             )
             .order_by(NotificationRow.id)
             .limit(batch)
         ).all()
     if not rows:
-        return 0, 0
+        return 0, 0, after
     outcomes = send_all(sender, [Outgoing(r.address, r.text, r.subject) for r in rows])
     now = clock()
     changes = []
@@ -108,7 +113,7 @@ def _one_batch(
             changes,
         )
         session.commit()
-    return sent, failed
+    return sent, failed, rows[-1].id
 
 
 def _change(

@@ -8,8 +8,8 @@ chat registration and per subscription to ``bill``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Select, String, and_, cast, exists, literal, select
 from sqlalchemy.orm import Session
@@ -63,7 +63,7 @@ def sweep_bill_notices(
         messages: list[Message] = []
         for platform, locale in (chat_locales or {}).items():
             rows = session.execute(
-                select(ChatBindingRow.chat_user, BillRow)
+                select(ChatBindingRow.chat_user, *BILL_FIELDS)
                 .join(BillRow, BillRow.customer_id == ChatBindingRow.customer_id)
                 .where(
                     ChatBindingRow.platform == platform,
@@ -73,11 +73,15 @@ def sweep_bill_notices(
                 )
             ).all()
             messages += [
-                Message(platform, user, f"bill:{bill.id}", bill_notice(locale, bill))
-                for user, bill in rows
+                Message(platform, r.chat_user, f"bill:{r.id}", bill_notice(locale, r)) for r in rows
             ]
         subscribed = session.execute(
-            select(SubscriptionRow, BillRow)
+            select(
+                SubscriptionRow.channel,
+                SubscriptionRow.address,
+                SubscriptionRow.locale,
+                *BILL_FIELDS,
+            )
             .join(BillRow, BillRow.customer_id == SubscriptionRow.customer_id)
             .where(
                 SubscriptionRow.topics.contains("bill"),
@@ -88,19 +92,41 @@ def sweep_bill_notices(
         ).all()
         messages += [
             Message(
-                sub.channel,
-                sub.address,
-                f"bill:{bill.id}",
-                bill_notice(sub.locale, bill),
-                subject=text(sub.locale, "bill_subject", account=bill.account_no),
+                r.channel,
+                r.address,
+                f"bill:{r.id}",
+                bill_notice(r.locale, r),
+                subject=text(r.locale, "bill_subject", account=r.account_no),
             )
-            for sub, bill in subscribed
+            for r in subscribed
         ]
         total += queue(session, messages, clock=clock)
         session.flush()
 
 
-def bill_notice(locale: str, bill: BillRow) -> str:
+class BillFacts(Protocol):
+    """What a notice says of a bill (a ``BillRow`` or a row of :data:`BILL_FIELDS`)."""
+
+    account_no: str
+    period_start: date
+    period_end: date
+    consumption: float
+    total: int
+    currency: str
+
+
+BILL_FIELDS = (
+    BillRow.id,
+    BillRow.account_no,
+    BillRow.period_start,
+    BillRow.period_end,
+    BillRow.consumption,
+    BillRow.total,
+    BillRow.currency,
+)
+
+
+def bill_notice(locale: str, bill: BillFacts) -> str:
     return text(
         locale,
         "bill_notice",

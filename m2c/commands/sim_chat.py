@@ -24,6 +24,8 @@ def register_sim(sims: Any) -> None:
     p.add_argument("--zalo-token", default="zalo-oa-token", help="the OA access token expected")
     p.add_argument("--wechat-app-id", default="wx-sim")
     p.add_argument("--wechat-secret", default="wx-secret")
+    p.add_argument("--sms-key", default="sms-provider-key", help="the SMS API key expected")
+    p.add_argument("--quiet", action="store_true", help="count messages (GET /stats), no log")
     p.set_defaults(func=_platform)
     for name, text in [("zalo", "a Zalo follower's text event"), ("wechat", "a WeChat message")]:
         p = sub.add_parser(name, help=f"send {text} to central")
@@ -47,8 +49,10 @@ def _platform(args: argparse.Namespace) -> int:
         zalo_token=args.zalo_token,
         wechat_app_id=args.wechat_app_id,
         wechat_secret=args.wechat_secret,
+        sms_key=args.sms_key,
         host=args.host,
         port=args.port,
+        keep=not args.quiet,
     )
     with sim:
         print(f"chat platform APIs on {sim.url}", flush=True)

@@ -28,16 +28,22 @@ class Said:
 
 
 class Conversation:
-    """Everything said, in order, with a wait for the service's next message."""
+    """Everything said, in order, with a wait for the service's next message; with
+    ``keep=False`` only counts what was sent per platform (for load)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep: bool = True) -> None:
         self._lines: list[Said] = []
         self._changed = threading.Condition()
+        self._keep = keep
+        self.counts: dict[str, int] = {}
 
     def add(self, said: Said) -> None:
         with self._changed:
-            self._lines.append(said)
-            self._changed.notify_all()
+            if said.direction == "out":
+                self.counts[said.platform] = self.counts.get(said.platform, 0) + 1
+            if self._keep:
+                self._lines.append(said)
+                self._changed.notify_all()
 
     def lines(self, user: str | None = None) -> list[Said]:
         with self._changed:
@@ -69,8 +75,9 @@ class PlatformSim:
         wechat_secret: str = "wx-secret",
         host: str = "127.0.0.1",
         port: int = 0,
+        keep: bool = True,
     ) -> None:
-        self.conversation = Conversation()
+        self.conversation = Conversation(keep=keep)
         self.zalo_token = zalo_token
         self.sms_key = sms_key
         self.wechat_app_id, self.wechat_secret = wechat_app_id, wechat_secret
@@ -192,6 +199,8 @@ class PlatformSim:
                 url = urlsplit(self.path)
                 if url.path == "/cgi-bin/token":
                     self._answer(sim._wechat_token(parse_qs(url.query)))
+                elif url.path == "/stats":
+                    self._answer(dict(sim.conversation.counts))
                 else:
                     self.send_error(404)
 
