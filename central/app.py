@@ -9,8 +9,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
+from central.auth import public
+from central.auth.service import Authenticator
 from central.db.engine import make_engine, session_factory
-from central.settings import ChannelsSettings
+from central.settings import AuthSettings, ChannelsSettings
 from central.tariffs.catalog import DEFAULT_DIR, load_dir
 
 
@@ -24,9 +26,16 @@ def create_app(
     tariffs_dir: Path = DEFAULT_DIR,
     clock: Callable[[], datetime] = _now,
     channels: ChannelsSettings | None = None,
+    auth_settings: AuthSettings | None = None,
+    auth_secret: bytes | None = None,
 ) -> FastAPI:
-    """The app over ``engine`` (or a database URL). The schema must be migrated already."""
+    """The app over ``engine`` (or a database URL). The schema must be migrated already.
+
+    ``auth_secret`` signs access tokens (``central.auth.secret.load`` reads the configured
+    one); without it the app makes a random one, and its tokens die with it.
+    """
     from central.api import (
+        auth,
         billing,
         errors,
         gateways,
@@ -53,8 +62,14 @@ def create_app(
     app.state.clock = clock
     app.state.tariff_files = load_dir(tariffs_dir)
     app.state.channels = channels or ChannelsSettings()
+    authenticator = Authenticator(
+        app.state.sessions, clock, settings=auth_settings or AuthSettings()
+    )
+    if auth_secret is not None:
+        authenticator.secret = auth_secret
+    app.state.auth = authenticator
     errors.install(app)
-    for module in (tariffs, records, readings_manual, billing):
+    for module in (auth, tariffs, records, readings_manual, billing):
         app.include_router(module.router, prefix="/api/v1")
     for module in (
         readings,
@@ -65,7 +80,7 @@ def create_app(
     ):  # these carry their own prefix
         app.include_router(module.router)
 
-    @app.get("/healthz", tags=["operations"])
+    @app.get("/healthz", tags=["operations"], dependencies=[public()])
     def healthz() -> dict[str, str]:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -26,6 +27,29 @@ class BrokerSettings(_Section):
 class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    tls_certfile: Path | None = Field(default=None, description="serve HTTPS with this chain")
+    tls_keyfile: Path | None = None
+    allow_plaintext: bool = Field(
+        default=False,
+        description="serve plain HTTP on a non-loopback address (behind a TLS proxy only)",
+    )
+
+
+class AuthSettings(_Section):
+    secret_file: Path | None = Field(
+        default=None, description="file holding the token-signing secret (at least 32 bytes)"
+    )
+    secret: SecretStr | None = Field(
+        default=None, description="the secret itself; set it as M2C_CENTRAL_AUTH__SECRET"
+    )
+    generated_secret_file: Path = Field(
+        default=Path("var/central/auth-secret"),
+        description="where a secret is generated (0600) when none is configured",
+    )
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=14, ge=1, le=365)
+    max_failed_logins: int = Field(default=5, ge=1, le=100)
+    lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
 
 class ZaloSettings(_Section):
@@ -87,6 +111,7 @@ class CentralSettings(BaseSettings):
     broker: BrokerSettings = BrokerSettings()
     http: HttpSettings = HttpSettings()
     channels: ChannelsSettings = ChannelsSettings()
+    auth: AuthSettings = AuthSettings()
 
     @classmethod
     def settings_customise_sources(

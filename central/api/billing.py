@@ -11,7 +11,9 @@ from fastapi import APIRouter, BackgroundTasks, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from central.api.deps import CatalogDep, ClockDep, OperatorDep, SessionDep
+from central.api.deps import CatalogDep, ClockDep, OperatorDep, SessionDep, require_account
+from central.auth import PrincipalDep, Role, allow
+from central.auth.roles import STAFF
 from central.billing import bills, runs
 from central.db.models.billing import BillingSkipRow, BillRow
 from central.db.models.records import RouteRow, StationRow
@@ -125,7 +127,9 @@ def _work(request: Request, run_id: int, catalog: Catalog) -> None:
     runs.work(request.app.state.engine, run_id, catalog, clock=request.app.state.clock)
 
 
-@router.post("/billing/runs", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/billing/runs", status_code=status.HTTP_202_ACCEPTED, dependencies=[allow(Role.BILLING_CLERK)]
+)
 def start_run(
     request: Request,
     session: SessionDep,
@@ -159,12 +163,16 @@ def start_run(
     return _progress(runs.progress(session, run.id))
 
 
-@router.get("/billing/runs/{run_id}")
+@router.get("/billing/runs/{run_id}", dependencies=[allow(Role.BILLING_CLERK, Role.AUDITOR)])
 def run_progress(session: SessionDep, run_id: int) -> ProgressOut:
     return _progress(runs.progress(session, run_id))
 
 
-@router.post("/billing/runs/{run_id}/resume", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/billing/runs/{run_id}/resume",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[allow(Role.BILLING_CLERK)],
+)
 def resume_run(
     request: Request,
     session: SessionDep,
@@ -177,7 +185,9 @@ def resume_run(
     return _progress(progress)
 
 
-@router.get("/billing/runs/{run_id}/skipped")
+@router.get(
+    "/billing/runs/{run_id}/skipped", dependencies=[allow(Role.BILLING_CLERK, Role.AUDITOR)]
+)
 def run_skipped(session: SessionDep, run_id: int) -> list[dict[str, object]]:
     runs.progress(session, run_id)
     rows = session.execute(
@@ -188,7 +198,7 @@ def run_skipped(session: SessionDep, run_id: int) -> list[dict[str, object]]:
     return [{"customer_id": c, "reason": r} for c, r in rows]
 
 
-@router.post("/billing/runs/{run_id}/issue")
+@router.post("/billing/runs/{run_id}/issue", dependencies=[allow(Role.BILLING_CLERK)])
 def issue_run(session: SessionDep, clock: ClockDep, run_id: int) -> dict[str, int]:
     runs.progress(session, run_id)
     count = bills.issue_run(session, run_id, clock=clock)
@@ -196,26 +206,31 @@ def issue_run(session: SessionDep, clock: ClockDep, run_id: int) -> dict[str, in
     return {"issued": count}
 
 
-@router.get("/bills/{bill_id}")
-def get_bill(session: SessionDep, bill_id: int) -> BillOut:
-    return _bill(session, bills.get(session, bill_id))
+@router.get(
+    "/bills/{bill_id}",
+    dependencies=[allow(Role.BILLING_CLERK, Role.CASHIER, Role.AUDITOR, Role.CUSTOMER)],
+)
+def get_bill(session: SessionDep, principal: PrincipalDep, bill_id: int) -> BillOut:
+    bill = bills.get(session, bill_id)
+    require_account(session, principal, bill.customer_id)
+    return _bill(session, bill)
 
 
-@router.post("/bills/{bill_id}/issue")
+@router.post("/bills/{bill_id}/issue", dependencies=[allow(Role.BILLING_CLERK)])
 def issue_bill(session: SessionDep, clock: ClockDep, bill_id: int) -> BillOut:
     b = bills.issue(session, bill_id, clock=clock)
     session.commit()
     return _bill(session, b)
 
 
-@router.post("/bills/{bill_id}/pay")
+@router.post("/bills/{bill_id}/pay", dependencies=[allow(Role.CASHIER, Role.BILLING_CLERK)])
 def pay_bill(session: SessionDep, clock: ClockDep, bill_id: int) -> BillOut:
     b = bills.mark_paid(session, bill_id, clock=clock)
     session.commit()
     return _bill(session, b)
 
 
-@router.post("/bills/{bill_id}/cancel")
+@router.post("/bills/{bill_id}/cancel", dependencies=[allow(Role.BILLING_CLERK)])
 def cancel_bill(
     session: SessionDep, clock: ClockDep, operator: OperatorDep, bill_id: int, body: ReasonIn
 ) -> BillOut:
@@ -224,7 +239,11 @@ def cancel_bill(
     return _bill(session, b)
 
 
-@router.post("/bills/{bill_id}/adjustments", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/bills/{bill_id}/adjustments",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[allow(Role.BILLING_CLERK)],
+)
 def adjust_bill(
     session: SessionDep, clock: ClockDep, operator: OperatorDep, bill_id: int, body: AdjustIn
 ) -> BillOut:
@@ -235,7 +254,11 @@ def adjust_bill(
     return _bill(session, bills.get(session, bill_id))
 
 
-@router.post("/bills/{bill_id}/rebill", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/bills/{bill_id}/rebill",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[allow(Role.BILLING_CLERK)],
+)
 def rebill(
     session: SessionDep,
     clock: ClockDep,
@@ -249,21 +272,28 @@ def rebill(
     return _bill(session, new)
 
 
-@router.get("/customers/{customer_id}/bills")
-def customer_bills(session: SessionDep, customer_id: int, n: int = 12) -> list[BillOut]:
+@router.get(
+    "/customers/{customer_id}/bills",
+    dependencies=[allow(Role.BILLING_CLERK, Role.CASHIER, Role.AUDITOR, Role.CUSTOMER)],
+)
+def customer_bills(
+    session: SessionDep, principal: PrincipalDep, customer_id: int, n: int = 12
+) -> list[BillOut]:
+    require_account(session, principal, customer_id)
     customers.get(session, customer_id)
     return [_bill(session, b) for b in bills.last_bills(session, customer_id, n=min(n, 120))]
 
 
-@router.get("/customers/{customer_id}/consumption")
+@router.get("/customers/{customer_id}/consumption", dependencies=[allow(*STAFF, Role.CUSTOMER)])
 def customer_consumption(
-    session: SessionDep, customer_id: int, n: int = 24
+    session: SessionDep, principal: PrincipalDep, customer_id: int, n: int = 24
 ) -> list[dict[str, Any]]:
+    require_account(session, principal, customer_id)
     customers.get(session, customer_id)
     return [p.__dict__ for p in bills.consumption_history(session, customer_id, n=min(n, 120))]
 
 
-@router.post("/customers/{customer_id}/correct-estimates")
+@router.post("/customers/{customer_id}/correct-estimates", dependencies=[allow(Role.BILLING_CLERK)])
 def correct_estimates(
     session: SessionDep,
     clock: ClockDep,
@@ -277,7 +307,7 @@ def correct_estimates(
     return [{"cancelled": a, "new": b} for a, b in pairs]
 
 
-@router.post("/meters/{meter_id}/validate")
+@router.post("/meters/{meter_id}/validate", dependencies=[allow(Role.BILLING_CLERK, Role.OPERATOR)])
 def validate_meter(session: SessionDep, clock: ClockDep, meter_id: str) -> list[dict[str, Any]]:
     flags = vee.validate_meter(session, meter_id, clock=clock)
     session.commit()

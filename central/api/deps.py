@@ -1,5 +1,7 @@
 """Dependencies every router shares: a session, the clock, the operator, the tariff catalog.
 
+The operator is the authenticated principal (``central.auth``); no header names it.
+
 ``create_app`` puts a sessionmaker in ``app.state.sessions``, a clock in ``app.state.clock``
 and the shipped tariffs in ``app.state.tariff_files``; routes ask for them with these
 ``Annotated`` aliases.
@@ -11,10 +13,12 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, HTTPException, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from central.auth import Principal, PrincipalDep
+from central.auth.scope import may_see
 from central.tariffs.catalog import Catalog
 from central.tariffs.store import catalog
 
@@ -35,9 +39,10 @@ def get_clock(request: Request) -> Callable[[], datetime]:
     return clock
 
 
-def get_operator(x_operator: Annotated[str, Header(min_length=1, max_length=100)]) -> str:
-    """Who makes a change (the ``X-Operator`` header), for the audit trail."""
-    return x_operator
+def get_operator(principal: PrincipalDep) -> str:
+    """Who makes a change, for the audit trail: the authenticated principal's name (a user's
+    login, or ``key:<name>`` for an API key)."""
+    return principal.name
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
@@ -59,3 +64,10 @@ def get_catalog(session: SessionDep, files: FilesDep) -> Catalog:
 
 
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+
+
+def require_account(session: Session, principal: Principal, customer_id: int) -> None:
+    """403 unless ``principal`` may see customer ``customer_id`` (a customer: only the accounts
+    bound to their login; staff: every account)."""
+    if not may_see(session, principal, customer_id):
+        raise HTTPException(403, f"customer {customer_id} is not one of your accounts")

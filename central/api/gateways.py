@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import func, select
 
 from central.api.deps import SessionDep
+from central.auth import Role, allow
 from central.db.models.ingest import (
     CommandReplyRow,
     GatewayEventRow,
@@ -116,19 +117,29 @@ def _gateway(session: SessionDep, gateway_id: str) -> GatewayRow:
     return gw
 
 
-@router.get("/gateways", response_model=list[GatewayOut])
+@router.get(
+    "/gateways", response_model=list[GatewayOut], dependencies=[allow(Role.OPERATOR, Role.AUDITOR)]
+)
 def gateways(session: SessionDep) -> list[GatewayOut]:
     """Every gateway heard from: retained status (online/offline), last seen, gap summary."""
     rows = session.scalars(select(GatewayRow).order_by(GatewayRow.gateway_id)).all()
     return [_out(session, gw) for gw in rows]
 
 
-@router.get("/gateways/{gateway_id}", response_model=GatewayOut)
+@router.get(
+    "/gateways/{gateway_id}",
+    response_model=GatewayOut,
+    dependencies=[allow(Role.OPERATOR, Role.AUDITOR)],
+)
 def gateway(gateway_id: str, session: SessionDep) -> GatewayOut:
     return _out(session, _gateway(session, gateway_id))
 
 
-@router.get("/gateways/{gateway_id}/gaps", response_model=list[GapOut])
+@router.get(
+    "/gateways/{gateway_id}/gaps",
+    response_model=list[GapOut],
+    dependencies=[allow(Role.OPERATOR, Role.AUDITOR)],
+)
 def gaps(gateway_id: str, session: SessionDep, channel: str | None = None) -> list[GapOut]:
     """Sequence numbers never received (messages lost upstream, or not yet arrived)."""
     _gateway(session, gateway_id)
@@ -148,7 +159,11 @@ def gaps(gateway_id: str, session: SessionDep, channel: str | None = None) -> li
     ]
 
 
-@router.get("/gateways/{gateway_id}/events", response_model=list[EventOut])
+@router.get(
+    "/gateways/{gateway_id}/events",
+    response_model=list[EventOut],
+    dependencies=[allow(Role.OPERATOR, Role.AUDITOR)],
+)
 def events(
     gateway_id: str, session: SessionDep, kind: str | None = None, limit: Limit = 100
 ) -> list[EventOut]:
@@ -171,7 +186,11 @@ def events(
     ]
 
 
-@router.get("/gateways/{gateway_id}/replies", response_model=list[ReplyOut])
+@router.get(
+    "/gateways/{gateway_id}/replies",
+    response_model=list[ReplyOut],
+    dependencies=[allow(Role.OPERATOR, Role.AUDITOR)],
+)
 def replies(gateway_id: str, session: SessionDep, limit: Limit = 100) -> list[ReplyOut]:
     _gateway(session, gateway_id)
     rows = session.scalars(
@@ -183,7 +202,11 @@ def replies(gateway_id: str, session: SessionDep, limit: Limit = 100) -> list[Re
     return [ReplyOut(command_id=r.command_id, ok=r.ok, reason=r.reason, ts=r.ts) for r in rows]
 
 
-@router.get("/ingest/conflicts", response_model=list[ConflictOut])
+@router.get(
+    "/ingest/conflicts",
+    response_model=list[ConflictOut],
+    dependencies=[allow(Role.OPERATOR, Role.AUDITOR)],
+)
 def conflicts(
     session: SessionDep, meter_id: str | None = None, limit: Limit = 1000
 ) -> list[ConflictOut]:
@@ -207,7 +230,11 @@ def conflicts(
     ]
 
 
-@router.get("/ingest/quarantine", response_model=QuarantinePage)
+@router.get(
+    "/ingest/quarantine",
+    response_model=QuarantinePage,
+    dependencies=[allow(Role.OPERATOR, Role.AUDITOR)],
+)
 def quarantine(session: SessionDep, limit: Limit = 100) -> QuarantinePage:
     """Payloads ingest could not accept, newest first, with the reason and the count."""
     total = session.scalar(select(func.count()).select_from(QuarantineRow)) or 0
@@ -239,7 +266,12 @@ class CommandSent(BaseModel):
     published: bool
 
 
-@router.post("/gateways/{gateway_id}/commands", response_model=CommandSent, status_code=202)
+@router.post(
+    "/gateways/{gateway_id}/commands",
+    response_model=CommandSent,
+    status_code=202,
+    dependencies=[allow(Role.OPERATOR)],
+)
 def send_command(gateway_id: str, body: CommandIn, request: Request) -> CommandSent:
     """Send a command (read_now, restart_bus, set_log_level, config, print, bill_cache) to a
     gateway; its reply appears under ``/gateways/{gateway_id}/replies``."""

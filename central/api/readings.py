@@ -10,6 +10,8 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from central.api.deps import SessionDep
+from central.auth import allow
+from central.auth.roles import READERS
 from central.db.models.readings import ReadingRow
 
 router = APIRouter(prefix="/api/v1", tags=["readings"])
@@ -27,7 +29,9 @@ class ReadingOut(BaseModel):
     received_at: datetime
 
 
-@router.get("/meters/{meter_id}/readings", response_model=list[ReadingOut])
+@router.get(
+    "/meters/{meter_id}/readings", response_model=list[ReadingOut], dependencies=[allow(*READERS)]
+)
 def meter_readings(
     meter_id: str,
     session: SessionDep,

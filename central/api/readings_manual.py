@@ -8,6 +8,8 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 
 from central.api.deps import ClockDep, OperatorDep, SessionDep
+from central.auth import Role, allow
+from central.auth.roles import READERS
 from central.records import readings
 from central.records.errors import NotFound
 from central.records.schemas import CorrectionIn, ManualReadingIn
@@ -34,7 +36,11 @@ class CorrectionOut(BaseModel):
     reason: str
 
 
-@router.post("/manual", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/manual",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[allow(Role.METER_READER, Role.OPERATOR)],
+)
 def add_manual(session: SessionDep, clock: ClockDep, body: ManualReadingIn) -> ReadingOut:
     row = readings.record_manual(session, body, clock=clock)
     session.commit()
@@ -50,7 +56,7 @@ def add_manual(session: SessionDep, clock: ClockDep, body: ManualReadingIn) -> R
     )
 
 
-@router.get("/meter/{meter_id}")
+@router.get("/meter/{meter_id}", dependencies=[allow(*READERS)])
 def meter_readings(session: SessionDep, meter_id: str) -> list[ReadingOut]:
     return [
         ReadingOut(
@@ -67,7 +73,11 @@ def meter_readings(session: SessionDep, meter_id: str) -> list[ReadingOut]:
     ]
 
 
-@router.post("/{reading_id}/corrections", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{reading_id}/corrections",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[allow(Role.OPERATOR, Role.BILLING_CLERK)],
+)
 def correct(
     session: SessionDep,
     clock: ClockDep,
@@ -86,7 +96,7 @@ def correct(
     )
 
 
-@router.get("/{reading_id}/corrections")
+@router.get("/{reading_id}/corrections", dependencies=[allow(*READERS)])
 def corrections(session: SessionDep, reading_id: int) -> list[CorrectionOut]:
     return [
         CorrectionOut(
@@ -100,7 +110,7 @@ def corrections(session: SessionDep, reading_id: int) -> list[CorrectionOut]:
     ]
 
 
-@router.get("/{reading_id}/photo")
+@router.get("/{reading_id}/photo", dependencies=[allow(*READERS)])
 def photo(session: SessionDep, reading_id: int) -> Response:
     note = readings.note(session, reading_id)
     if note is None or note.photo is None:

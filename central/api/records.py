@@ -8,7 +8,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Query, Response, status
 from pydantic import BaseModel, ConfigDict
 
-from central.api.deps import CatalogDep, ClockDep, OperatorDep, SessionDep
+from central.api.deps import CatalogDep, ClockDep, OperatorDep, SessionDep, require_account
+from central.auth import PrincipalDep, Role, allow
+from central.auth.roles import STAFF
 from central.db.models.records import RouteRow
 from central.records import contracts, customers, excel, meters, routes
 from central.records.errors import NotFound
@@ -66,42 +68,49 @@ class PlanIn(BaseModel):
     months: int = 12
 
 
-@router.post("/utilities", status_code=status.HTTP_201_CREATED)
+@router.post("/utilities", status_code=status.HTTP_201_CREATED, dependencies=[allow()])
 def add_utility(session: SessionDep, body: UtilityIn) -> UtilityIn:
     customers.add_utility(session, body)
     session.commit()
     return body
 
 
-@router.post("/stations", status_code=status.HTTP_201_CREATED)
+@router.post("/stations", status_code=status.HTTP_201_CREATED, dependencies=[allow(Role.OPERATOR)])
 def add_station(session: SessionDep, body: StationIn) -> Created:
     row = routes.add_station(session, body)
     session.commit()
     return Created(id=row.id)
 
 
-@router.post("/premises", status_code=status.HTTP_201_CREATED)
+@router.post("/premises", status_code=status.HTTP_201_CREATED, dependencies=[allow(Role.OPERATOR)])
 def add_premise(session: SessionDep, body: PremiseIn) -> Created:
     row = routes.add_premise(session, body)
     session.commit()
     return Created(id=row.id)
 
 
-@router.post("/routes", status_code=status.HTTP_201_CREATED)
+@router.post("/routes", status_code=status.HTTP_201_CREATED, dependencies=[allow(Role.OPERATOR)])
 def add_route(session: SessionDep, body: RouteIn) -> Created:
     row = routes.add_route(session, body)
     session.commit()
     return Created(id=row.id)
 
 
-@router.post("/routes/{code}/schedule", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/routes/{code}/schedule",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[allow(Role.OPERATOR)],
+)
 def plan_route(session: SessionDep, code: str, body: PlanIn) -> list[date]:
     rows = routes.plan(session, _route(session, code), body.start, body.months)
     session.commit()
     return [r.scheduled_on for r in rows]
 
 
-@router.post("/routes/{code}/schedule/{scheduled_on}/done")
+@router.post(
+    "/routes/{code}/schedule/{scheduled_on}/done",
+    dependencies=[allow(Role.OPERATOR, Role.METER_READER)],
+)
 def route_read(session: SessionDep, clock: ClockDep, code: str, scheduled_on: date) -> ScheduleOut:
     route = _route(session, code)
     routes.mark_read(session, route, scheduled_on, clock().date())
@@ -109,7 +118,7 @@ def route_read(session: SessionDep, clock: ClockDep, code: str, scheduled_on: da
     return routes.schedule(session, route, clock().date())
 
 
-@router.get("/routes/{code}/schedule")
+@router.get("/routes/{code}/schedule", dependencies=[allow(*STAFF)])
 def route_schedule(session: SessionDep, clock: ClockDep, code: str) -> ScheduleOut:
     return routes.schedule(session, _route(session, code), clock().date())
 
@@ -120,7 +129,11 @@ def _route(session: SessionDep, code: str) -> RouteRow:
     return route
 
 
-@router.post("/customers", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/customers",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[allow(Role.BILLING_CLERK, Role.OPERATOR)],
+)
 def create_customer(
     session: SessionDep,
     clock: ClockDep,
@@ -133,14 +146,17 @@ def create_customer(
     return CustomerOut.model_validate(row)
 
 
-@router.get("/customers")
+@router.get(
+    "/customers",
+    dependencies=[allow(Role.BILLING_CLERK, Role.OPERATOR, Role.CASHIER, Role.AUDITOR)],
+)
 def search_customers(
     session: SessionDep, q: Annotated[str, Query(min_length=1)]
 ) -> list[CustomerOut]:
     return [CustomerOut.model_validate(r) for r in customers.search(session, q)]
 
 
-@router.get("/customers/export")
+@router.get("/customers/export", dependencies=[allow(Role.BILLING_CLERK, Role.AUDITOR)])
 def export_customers(session: SessionDep, utility: str) -> Response:
     data = excel.export_customers(session, utility)
     return Response(
@@ -150,7 +166,7 @@ def export_customers(session: SessionDep, utility: str) -> Response:
     )
 
 
-@router.post("/customers/import")
+@router.post("/customers/import", dependencies=[allow(Role.BILLING_CLERK)])
 def import_customers(
     session: SessionDep,
     clock: ClockDep,
@@ -171,12 +187,13 @@ def import_customers(
     )
 
 
-@router.get("/customers/{customer_id}")
-def get_customer(session: SessionDep, customer_id: int) -> CustomerOut:
+@router.get("/customers/{customer_id}", dependencies=[allow(*STAFF, Role.CUSTOMER)])
+def get_customer(session: SessionDep, principal: PrincipalDep, customer_id: int) -> CustomerOut:
+    require_account(session, principal, customer_id)
     return CustomerOut.model_validate(customers.get(session, customer_id))
 
 
-@router.patch("/customers/{customer_id}")
+@router.patch("/customers/{customer_id}", dependencies=[allow(Role.BILLING_CLERK, Role.OPERATOR)])
 def update_customer(
     session: SessionDep,
     clock: ClockDep,
@@ -190,25 +207,31 @@ def update_customer(
     return CustomerOut.model_validate(row)
 
 
-@router.get("/customers/{customer_id}/history")
+@router.get(
+    "/customers/{customer_id}/history",
+    dependencies=[allow(Role.BILLING_CLERK, Role.OPERATOR, Role.AUDITOR)],
+)
 def customer_history(session: SessionDep, customer_id: int) -> list[ChangeOut]:
     return [ChangeOut.model_validate(r) for r in customers.history(session, customer_id)]
 
 
-@router.get("/customers/{customer_id}/meters")
-def customer_meters(session: SessionDep, customer_id: int) -> list[MeterOut]:
+@router.get("/customers/{customer_id}/meters", dependencies=[allow(*STAFF, Role.CUSTOMER)])
+def customer_meters(
+    session: SessionDep, principal: PrincipalDep, customer_id: int
+) -> list[MeterOut]:
+    require_account(session, principal, customer_id)
     customers.get(session, customer_id)
     return [MeterOut.model_validate(m) for m in meters.of_customer(session, customer_id)]
 
 
-@router.post("/meters", status_code=status.HTTP_201_CREATED)
+@router.post("/meters", status_code=status.HTTP_201_CREATED, dependencies=[allow(Role.OPERATOR)])
 def create_meter(session: SessionDep, body: MeterIn) -> MeterOut:
     row = meters.create(session, body)
     session.commit()
     return MeterOut.model_validate(row)
 
 
-@router.get("/meters/{meter_id}")
+@router.get("/meters/{meter_id}", dependencies=[allow(*STAFF)])
 def get_meter(session: SessionDep, meter_id: str) -> MeterOut:
     row = meters.by_meter_id(session, meter_id)
     if row is None:
@@ -216,14 +239,18 @@ def get_meter(session: SessionDep, meter_id: str) -> MeterOut:
     return MeterOut.model_validate(row)
 
 
-@router.put("/meters/{meter_id}")
+@router.put("/meters/{meter_id}", dependencies=[allow(Role.OPERATOR)])
 def update_meter(session: SessionDep, meter_id: str, body: MeterIn) -> MeterOut:
     row = meters.update(session, meter_id, body)
     session.commit()
     return MeterOut.model_validate(row)
 
 
-@router.post("/meters/{meter_id}/exchange", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/meters/{meter_id}/exchange",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[allow(Role.OPERATOR)],
+)
 def exchange_meter(
     session: SessionDep, clock: ClockDep, operator: OperatorDep, meter_id: str, body: ExchangeIn
 ) -> MeterOut:
@@ -233,14 +260,22 @@ def exchange_meter(
     return MeterOut.model_validate(new)
 
 
-@router.post("/customers/{customer_id}/contracts", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/customers/{customer_id}/contracts",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[allow(Role.BILLING_CLERK)],
+)
 def create_contract(session: SessionDep, customer_id: int, body: ContractIn) -> ContractOut:
     row = contracts.create(session, customer_id, body)
     session.commit()
     return ContractOut.model_validate(row)
 
 
-@router.post("/contracts/{contract_id}/files", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/contracts/{contract_id}/files",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[allow(Role.BILLING_CLERK)],
+)
 def attach_file(
     session: SessionDep,
     clock: ClockDep,
@@ -254,12 +289,17 @@ def attach_file(
     return FileOut.model_validate(row)
 
 
-@router.get("/contracts/{contract_id}/files")
+@router.get(
+    "/contracts/{contract_id}/files", dependencies=[allow(Role.BILLING_CLERK, Role.AUDITOR)]
+)
 def list_files(session: SessionDep, contract_id: int) -> list[FileOut]:
     return [FileOut.model_validate(f) for f in contracts.files(session, contract_id)]
 
 
-@router.get("/contracts/{contract_id}/files/{file_id}")
+@router.get(
+    "/contracts/{contract_id}/files/{file_id}",
+    dependencies=[allow(Role.BILLING_CLERK, Role.AUDITOR)],
+)
 def get_file(session: SessionDep, contract_id: int, file_id: int) -> Response:
     row = contracts.file(session, contract_id, file_id)
     return Response(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from central.api.deps import CatalogDep, ClockDep, FilesDep, OperatorDep, SessionDep
+from central.auth import Role, allow, public
 from central.tariffs import QuoteError, TariffDataError, Usage, quote
 from central.tariffs.model import Tariff
 from central.tariffs.schema import VersionIn, version_out
@@ -106,12 +107,12 @@ def _get(catalog: CatalogDep, code: str) -> Tariff:
     return catalog[code]
 
 
-@router.get("")
+@router.get("", dependencies=[public()])
 def list_tariffs(catalog: CatalogDep) -> list[TariffSummary]:
     return [TariffSummary.model_validate(_summary(catalog[code])) for code in catalog]
 
 
-@router.get("/{code}")
+@router.get("/{code}", dependencies=[public()])
 def get_tariff(catalog: CatalogDep, code: str) -> TariffDetail:
     tariff = _get(catalog, code)
     return TariffDetail.model_validate(
@@ -119,7 +120,7 @@ def get_tariff(catalog: CatalogDep, code: str) -> TariffDetail:
     )
 
 
-@router.post("/{code}/quote")
+@router.post("/{code}/quote", dependencies=[public()])
 def quote_tariff(catalog: CatalogDep, code: str, body: QuoteRequest) -> QuoteResponse:
     tariff = _get(catalog, code)
     usage = Usage(
@@ -155,7 +156,11 @@ def quote_tariff(catalog: CatalogDep, code: str, body: QuoteRequest) -> QuoteRes
     )
 
 
-@router.post("/{code}/versions", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{code}/versions",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[allow(Role.BILLING_CLERK)],
+)
 def create_version(
     session: SessionDep,
     files: FilesDep,

@@ -17,6 +17,11 @@ class Role(StrEnum):
 
 
 STAFF: frozenset[Role] = frozenset(Role) - {Role.CUSTOMER}
+"""Everyone who works for the utility."""
+READERS: frozenset[Role] = frozenset(
+    {Role.OPERATOR, Role.METER_READER, Role.BILLING_CLERK, Role.AUDITOR}
+)
+"""Who reads meters' readings, photos and corrections."""
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,26 @@
 """A migrated central app on a test database, served by a real uvicorn in a thread, with a
-fixed clock, and an httpx client pointing at it."""
+fixed clock, and an httpx client pointing at it that carries an API key (admin by default)."""
 
 from __future__ import annotations
 
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import Engine
 
 from central.app import create_app
+from central.auth import Role
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
+from tests.support.auth import key_headers
 
 FIXED_NOW = datetime(2025, 7, 5, 3, 0, tzinfo=UTC)
 
@@ -46,16 +51,45 @@ def serve(app: object) -> Iterator[str]:
         thread.join(10)
 
 
+@dataclass
+class Central:
+    """A served app: its base URL, engine and app; ``client()`` opens one as a role."""
+
+    base: str
+    engine: Engine
+    app: FastAPI
+
+    def headers(self, role: Role | None = Role.ADMIN) -> dict[str, str]:
+        return {} if role is None else key_headers(self.engine, role)
+
+    @contextmanager
+    def client(self, role: Role | None = Role.ADMIN) -> Iterator[httpx.Client]:
+        """A client sending an API key of ``role``; ``role=None``: no credentials."""
+        with httpx.Client(base_url=self.base, headers=self.headers(role), timeout=30) as c:
+            yield c
+
+
 @contextmanager
-def central_client(db_url: str, *, now: datetime = FIXED_NOW) -> Iterator[httpx.Client]:
+def central_server(
+    db_url: str, *, now: datetime | None = FIXED_NOW, clock: Callable[[], datetime] | None = None
+) -> Iterator[Central]:
     engine = make_engine(db_url)
     upgrade(engine)
-    app = create_app(engine, clock=lambda: now)
+    if clock is None:
+        fixed = now or FIXED_NOW
+        clock = lambda: fixed  # noqa: E731
+    app = create_app(engine, clock=clock)
     try:
-        with (
-            serve(app) as base,
-            httpx.Client(base_url=base, headers={"X-Operator": "op-lan"}, timeout=30) as client,
-        ):
-            yield client
+        with serve(app) as base:
+            yield Central(base, engine, app)
     finally:
         engine.dispose()
+
+
+@contextmanager
+def central_client(
+    db_url: str, *, now: datetime = FIXED_NOW, role: Role | None = Role.ADMIN
+) -> Iterator[httpx.Client]:
+    """A client as ``role`` (admin by default; ``None``: anonymous) on a fresh server."""
+    with central_server(db_url, now=now) as central, central.client(role) as client:
+        yield client

@@ -11,6 +11,8 @@ import pytest
 from httpx import Client
 from openpyxl import Workbook, load_workbook
 
+from central.auth import Role
+from tests.support.auth import user_client
 from tests.support.central_app import central_client
 
 BEN_THANH = {
@@ -49,7 +51,7 @@ def _customer(**over: object) -> dict[str, object]:
     return body
 
 
-def test_customers_follow_the_account_rule_and_keep_a_history(client: Client) -> None:
+def test_customers_follow_the_account_rule_and_keep_a_history(client: Client, db_url: str) -> None:
     premise = client.post(
         "/api/v1/premises",
         json={"address": "12 Lê Lợi, Q1", "latitude": 10.77, "route_code": "Q1-07"},
@@ -76,11 +78,12 @@ def test_customers_follow_the_account_rule_and_keep_a_history(client: Client) ->
         ).status_code
         == 422
     )
-    r = client.patch(
-        f"/api/v1/customers/{cid}",
-        json={"persons": 5, "payment_method": "vnpay", "reason": "new baby"},
-        headers={"X-Operator": "op-mai"},
-    )
+    with user_client(str(client.base_url), db_url, "op-mai", Role.OPERATOR) as mai:
+        r = mai.patch(
+            f"/api/v1/customers/{cid}",
+            json={"persons": 5, "payment_method": "vnpay", "reason": "new baby"},
+            headers={"X-Operator": "someone-else"},  # no longer trusted: the login is recorded
+        )
     assert r.status_code == 200
     assert r.json()["persons"] == 5
     history = client.get(f"/api/v1/customers/{cid}/history").json()
@@ -253,7 +256,7 @@ def test_excel_garbage_is_refused(client: Client) -> None:
     assert "not an Excel workbook" in r.json()["detail"]
 
 
-def test_manual_reading_photo_gps_and_an_audited_correction(client: Client) -> None:
+def test_manual_reading_photo_gps_and_an_audited_correction(client: Client, db_url: str) -> None:
     client.post("/api/v1/customers", json=_customer())
     client.post("/api/v1/meters", json={"meter_id": "WM-1", "quantity": "volume"})
     photo = b"\xff\xd8\xff\xe0 jpeg bytes"
@@ -279,11 +282,11 @@ def test_manual_reading_photo_gps_and_an_audited_correction(client: Client) -> N
     )
     assert future.status_code == 422
     assert future.json()["field"] == "ts"
-    c = client.post(
-        f"/api/v1/readings/{rid}/corrections",
-        json={"value": 1243.0, "reason": "digits swapped by reader"},
-        headers={"X-Operator": "op-thu"},
-    )
+    with user_client(str(client.base_url), db_url, "op-thu", Role.OPERATOR) as thu:
+        c = thu.post(
+            f"/api/v1/readings/{rid}/corrections",
+            json={"value": 1243.0, "reason": "digits swapped by reader"},
+        )
     assert c.status_code == 201
     assert (
         client.post(

@@ -163,7 +163,3 @@ def test_bad_versions_are_refused(client: Client) -> None:
         "/api/v1/tariffs/evn-residential/versions", json={**bad, "charge": {"kind": "flat"}}
     )
     assert r.status_code == 422
-    r = client.post(
-        "/api/v1/tariffs/evn-residential/versions", json=bad, headers={"X-Operator": ""}
-    )
-    assert r.status_code == 422
