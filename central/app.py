@@ -40,6 +40,7 @@ def create_app(
         errors,
         gateways,
         lookup,
+        me,
         readings,
         readings_manual,
         records,
@@ -77,6 +78,7 @@ def create_app(
         channels_api,
         lookup,
         service,
+        me,
     ):  # these carry their own prefix
         app.include_router(module.router)
 

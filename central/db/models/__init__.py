@@ -9,5 +9,6 @@ from central.db.models import (  # noqa: F401
     notifications,
     readings,
     records,
+    selfservice,
     service,
 )
