@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, exists, literal, select
+from sqlalchemy import ColumnElement, Select, String, and_, cast, exists, func, literal, select
 from sqlalchemy.orm import Session
 
 from central.channels.texts import money, text
@@ -46,20 +46,17 @@ def sweep_bill_notices(
 ) -> int:
     """Queue the notice of every bill issued within ``lookback`` to every chat registration
     (``chat_locales``: platform → locale) and ``bill`` subscription of its account made before
-    it was issued; returns how many were queued. Bills are taken ``batch`` at a time in id
-    order, so a million bills cost one pass."""
+    it was issued; returns how many were queued. Bills are taken in windows of ``batch`` ids,
+    so a million bills cost one pass over the key."""
     since = clock() - lookback
     key = literal("bill:", String) + cast(BillRow.id, String)
     issued = and_(BillRow.state.in_(NOTICE_STATES), BillRow.issued_at >= since)
-    total, last = 0, 0
-    while True:
-        ids = session.scalars(
-            select(BillRow.id).where(issued, BillRow.id > last).order_by(BillRow.id).limit(batch)
-        ).all()
-        if not ids:
-            return total
-        window = and_(issued, BillRow.id.between(ids[0], ids[-1]))
-        last = ids[-1]
+    lo, hi = session.execute(select(func.min(BillRow.id), func.max(BillRow.id)).where(issued)).one()
+    if lo is None:
+        return 0
+    total = 0
+    for first in range(lo, hi + 1, batch):  # id windows: each a range scan of the key
+        window = and_(issued, BillRow.id.between(first, first + batch - 1))
         messages: list[Message] = []
         for platform, locale in (chat_locales or {}).items():
             rows = session.execute(
@@ -102,6 +99,7 @@ def sweep_bill_notices(
         ]
         total += queue(session, messages, clock=clock)
         session.flush()
+    return total
 
 
 class BillFacts(Protocol):
