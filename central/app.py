@@ -20,7 +20,7 @@ from central.auth import public
 from central.auth.service import Authenticator
 from central.db.engine import make_engine, session_factory
 from central.ingest.health import IngestCollector, Watched, document
-from central.settings import AuthSettings
+from central.settings import AuthSettings, ChannelsSettings
 from central.tariffs.catalog import DEFAULT_DIR, load_dir
 
 
@@ -35,6 +35,7 @@ def create_app(
     clock: Callable[[], datetime] = _now,
     limits: BodyLimits | None = None,
     ingest: Watched | None = None,
+    channels: ChannelsSettings | None = None,
     auth_settings: AuthSettings | None = None,
     auth_secret: bytes | None = None,
     receipt_keys: Mapping[str, Sequence[str]] | None = None,
@@ -54,11 +55,17 @@ def create_app(
         gateways,
         identities,
         lists,
+        lookup,
+        me,
         readings,
         readings_manual,
         receipts_verify,
         records,
+        service,
         tariffs,
+    )
+    from central.api import (
+        channels as channels_api,
     )
     from central.api.headers import NoSniffMiddleware
     from central.api.limits import BodyLimitMiddleware
@@ -81,6 +88,7 @@ def create_app(
     app.state.sessions = session_factory(engine)
     app.state.clock = clock
     app.state.tariff_files = load_dir(tariffs_dir)
+    app.state.channels = channels or ChannelsSettings()
     app.state.auth = Authenticator(
         app.state.sessions,
         clock,
@@ -101,7 +109,7 @@ def create_app(
     ):
         app.include_router(module.router, prefix="/api/v1")
     # these carry their paths themselves (the receipt page lives at /r/, outside /api/v1)
-    for module in (readings, gateways, receipts_verify):
+    for module in (readings, gateways, receipts_verify, channels_api, lookup, service, me):
         app.include_router(module.router)
 
     auth_openapi.document(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -145,6 +146,56 @@ class ReceiptSettings(_Section):
         return value
 
 
+class ZaloSettings(_Section):
+    """A Zalo Official Account: webhook MAC and the OA's send-message API."""
+
+    app_id: str = Field(min_length=1, max_length=64)
+    oa_secret: str = Field(min_length=8, max_length=256, description="the OA secret key")
+    access_token: str = Field(default="", max_length=2000, description="OA access token (send)")
+    api_url: str = "https://openapi.zalo.me"
+    utility: str = Field(min_length=1, max_length=32, description="whose accounts it serves")
+    locale: Literal["vi", "zh"] = "vi"
+    pay_link: str = Field(default="", description="payment link template with {account}")
+
+
+class WeChatSettings(_Section):
+    """A WeChat Official Account: server token, and app id and secret for sending."""
+
+    token: str = Field(min_length=3, max_length=32)
+    app_id: str = Field(default="", max_length=64)
+    app_secret: str = Field(default="", max_length=256)
+    api_url: str = "https://api.weixin.qq.com"
+    utility: str = Field(min_length=1, max_length=32)
+    locale: Literal["vi", "zh"] = "zh"
+    pay_link: str = ""
+
+
+class SmtpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    sender: str = Field(default="noreply@localhost", max_length=254)
+    username: str = ""
+    password: str = ""
+    starttls: bool = Field(default=False, description="require STARTTLS (else used if offered)")
+    timeout_s: float = Field(default=30, gt=0, le=300)
+
+
+class SmsSettings(_Section):
+    api_url: str = Field(description="the provider's API base URL")
+    api_key: str = Field(min_length=8)
+    sender: str = Field(default="", max_length=32, description="brand name or number")
+
+
+class ChannelsSettings(_Section):
+    zalo: ZaloSettings | None = None
+    wechat: WeChatSettings | None = None
+    smtp: SmtpSettings | None = None
+    sms: SmsSettings | None = None
+    timestamp_window_s: int = Field(
+        default=300, ge=10, le=3600, description="callbacks older or newer than this are refused"
+    )
+
+
 class CentralSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="M2C_CENTRAL_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -155,6 +206,7 @@ class CentralSettings(BaseSettings):
     http: HttpSettings = HttpSettings()
     identity: IdentitySettings = IdentitySettings()
     ingest: IngestSettings = IngestSettings()
+    channels: ChannelsSettings = ChannelsSettings()
     auth: AuthSettings = AuthSettings()
     receipts: ReceiptSettings = ReceiptSettings()
 

@@ -39,6 +39,7 @@ from gateway.settings import (
     StatusSettings,
 )
 from m2c import demo_meters
+from m2c.demo_channels import ChatDemo
 from m2c.mosquitto import Mosquitto
 from m2c.printing_demo import print_demo
 
@@ -126,10 +127,11 @@ async def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
     (work / "api-key").chmod(0o600)
     worker = IngestWorker(BrokerSettings(port=broker.port), engine)
     worker.start()
+    chat = ChatDemo(work)
+    app = create_app(engine, channels=chat.settings())
+    app.state.notifier = chat.start(engine)
     server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(engine), host="127.0.0.1", port=options.http_port, log_config=None
-        )
+        uvicorn.Config(app, host="127.0.0.1", port=options.http_port, log_config=None)
     )
     api_task = asyncio.create_task(server.serve())
 
@@ -173,6 +175,7 @@ async def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
         f"{', '.join(str(p) for p in printed.pngs)}",
         file=out,
     )
+    await chat.converse(engine, base, out=out)
     started = time.monotonic()
     gateway_stopped = False
     try:
@@ -203,6 +206,7 @@ async def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
         server.should_exit = True
         await api_task
         worker.stop()
+        chat.close()
         await sims.aclose()
         broker.stop()
         engine.dispose()

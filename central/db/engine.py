@@ -55,3 +55,9 @@ def _sqlite_begin(conn: Any) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def writer_sessions(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for transactions that read, then write: on SQLite they take the write lock at
+    BEGIN, so they wait for another writer instead of failing with "database is locked"."""
+    return sessionmaker(engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)

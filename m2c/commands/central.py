@@ -104,6 +104,7 @@ def _serve_api(settings: Any, engine: Any, ingest: Any = None, *, asked: Any = N
     import uvicorn
 
     from central.app import create_app
+    from central.db.engine import writer_sessions
     from central.identity.keys import CommandKeyError, load_or_create
     from central.ingest.commands import CommandPublisher
     from m2c.configfile import ConfigError
@@ -120,6 +121,7 @@ def _serve_api(settings: Any, engine: Any, ingest: Any = None, *, asked: Any = N
         engine,
         ingest=ingest,
         receipt_keys=settings.receipts.keys,
+        channels=settings.channels,
         auth_settings=settings.auth,
         auth_secret=load_secret(settings.auth),
     )
@@ -132,6 +134,7 @@ def _serve_api(settings: Any, engine: Any, ingest: Any = None, *, asked: Any = N
         signing_key=signing_key,
         ttl=timedelta(seconds=settings.identity.command_ttl_s),
     )
+    app.state.notifier = _notifier(settings, writer_sessions(engine))
     tls = settings.http
     server = Server(
         uvicorn.Config(
@@ -153,10 +156,41 @@ def _serve_api(settings: Any, engine: Any, ingest: Any = None, *, asked: Any = N
         await server.serve()
 
     app.state.commands.start()
+    if app.state.notifier is not None:
+        app.state.notifier.start()
     try:
         asyncio.run(serve())
     finally:
         app.state.commands.stop()
+        if app.state.notifier is not None:
+            app.state.notifier.stop()
+
+
+def _notifier(settings: Any, sessions: Any) -> Any:
+    """The notifier when a channel is configured: chat replies and notices, e-mail, SMS."""
+    from central.notify.notifier import Notifier
+    from central.notify.senders import (
+        EmailSender,
+        Sender,
+        SmsSender,
+        WeChatSender,
+        ZaloSender,
+    )
+
+    channels = settings.channels
+    senders: dict[str, Sender] = {}
+    locales: dict[str, str] = {}
+    if channels.zalo is not None:
+        senders["zalo"], locales["zalo"] = ZaloSender(channels.zalo), channels.zalo.locale
+    if channels.wechat is not None:
+        locales["wechat"] = channels.wechat.locale
+        if channels.wechat.app_id and channels.wechat.app_secret:
+            senders["wechat"] = WeChatSender(channels.wechat)
+    if channels.smtp is not None:
+        senders["email"] = EmailSender(channels.smtp)
+    if channels.sms is not None:
+        senders["sms"] = SmsSender(channels.sms)
+    return Notifier(sessions, senders, chat_locales=locales) if senders or locales else None
 
 
 def _run(args: argparse.Namespace) -> int:

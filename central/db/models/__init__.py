@@ -3,9 +3,13 @@
 from central.db.models import (  # noqa: F401
     auth,
     billing,
+    channels,
     identity,
     ingest,
     meterdata,
+    notifications,
     readings,
     records,
+    selfservice,
+    service,
 )
