@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
 from central.db.engine import make_engine, session_factory
+from central.settings import PaymentsSettings
 from central.tariffs.catalog import DEFAULT_DIR, load_dir
 
 
@@ -22,9 +23,22 @@ def create_app(
     *,
     tariffs_dir: Path = DEFAULT_DIR,
     clock: Callable[[], datetime] = _now,
+    payments: PaymentsSettings | None = None,
 ) -> FastAPI:
     """The app over ``engine`` (or a database URL). The schema must be migrated already."""
-    from central.api import billing, errors, gateways, readings, readings_manual, records, tariffs
+    from central.api import (
+        billing,
+        errors,
+        gateways,
+        payments_vnpay,
+        readings,
+        readings_manual,
+        records,
+        tariffs,
+    )
+    from central.api import (
+        payments as payments_api,
+    )
 
     if isinstance(engine, str):
         engine = make_engine(engine)
@@ -36,9 +50,10 @@ def create_app(
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.clock = clock
+    app.state.payments = payments or PaymentsSettings()
     app.state.tariff_files = load_dir(tariffs_dir)
     errors.install(app)
-    for module in (tariffs, records, readings_manual, billing):
+    for module in (tariffs, records, readings_manual, billing, payments_api, payments_vnpay):
         app.include_router(module.router, prefix="/api/v1")
     for module in (readings, gateways):  # these carry their /api/v1 prefix themselves
         app.include_router(module.router)

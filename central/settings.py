@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -26,6 +26,34 @@ class HttpSettings(_Section):
     port: int = Field(default=8080, ge=1, le=65535)
 
 
+PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "xxx", "your-secret"}
+
+
+class VnpaySettings(_Section):
+    """``[payments.vnpay]``: the merchant's terminal at VNPay (or ``m2c sim vnpay``)."""
+
+    tmn_code: str = Field(default="", max_length=8, description="vnp_TmnCode; empty = disabled")
+    hash_secret: SecretStr = SecretStr("")
+    pay_url: str = "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html"
+    api_url: str = "https://sandbox.vnpayment.vn/merchant_webapi/api/transaction"
+    return_url: str = "http://127.0.0.1:8080/api/v1/payments/vnpay/return"
+    order_minutes: int = Field(default=15, ge=1, le=1440, description="vnp_ExpireDate")
+    querydr_after_minutes: int = Field(default=5, ge=0, description="ask for silent orders")
+
+    @field_validator("hash_secret")
+    @classmethod
+    def _real_secret(cls, value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value()
+        if secret and (secret.lower() in PLACEHOLDERS or len(secret) < 16):
+            raise ValueError("hash_secret must be the terminal's real secret (16+ characters)")
+        return value
+
+
+class PaymentsSettings(_Section):
+    vnpay: VnpaySettings = VnpaySettings()
+    sweep_seconds: float = Field(default=30.0, gt=0, description="field cash and querydr")
+
+
 class CentralSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="M2C_CENTRAL_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -34,6 +62,7 @@ class CentralSettings(BaseSettings):
     database_url: str = "sqlite:///var/central/central.db"
     broker: BrokerSettings = BrokerSettings()
     http: HttpSettings = HttpSettings()
+    payments: PaymentsSettings = PaymentsSettings()
 
     @classmethod
     def settings_customise_sources(

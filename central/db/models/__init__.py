@@ -1,3 +1,3 @@
 """All tables. Import a module here so Alembic and ``create_all`` see its tables."""
 
-from central.db.models import billing, ingest, meterdata, readings, records  # noqa: F401
+from central.db.models import billing, ingest, meterdata, payments, readings, records  # noqa: F401

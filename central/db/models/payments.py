@@ -1,0 +1,130 @@
+"""Payments and the ledger: payments from every channel, their allocations to bills, the
+append-only ledger per account, refunds, idempotency keys and VNPay orders.
+
+Money is integer minor units (VND). A ledger entry's sign is the customer's debt: a bill
+charge is positive, a payment negative; the account's balance is the sum.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from central.db.base import Base
+from central.db.types import UtcDateTime
+
+ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+class PaymentRow(Base):
+    """Money received once: one provider transaction is one row (``channel``, ``provider_ref``).
+
+    ``status``: ``completed`` (counts), ``failed`` (recorded, never counts), ``refunded`` /
+    ``partially_refunded`` (counts less its refunds). ``customer_id`` is empty while nobody
+    knows whose money it is (an unmatched transfer waits for an operator).
+    """
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("channel", "provider_ref"),
+        Index("ix_payments_customer", "customer_id"),
+        Index("ix_payments_received", "received_at"),
+    )
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))  # counter|field|vnpay|bank|wallet|card
+    method: Mapped[str] = mapped_column(String(16))  # cash|card|transfer|qr|wallet|prepaid
+    provider_ref: Mapped[str] = mapped_column(String(100))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), nullable=True)
+    bill_id: Mapped[int | None] = mapped_column(ForeignKey("bills.id"), nullable=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="VND")
+    status: Mapped[str] = mapped_column(String(20), default="completed")
+    taken_by: Mapped[str] = mapped_column(String(100))  # principal name or "gateway:<id>"
+    gateway_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    note: Mapped[str] = mapped_column(String(300), default="")
+    paid_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AllocationRow(Base):
+    """Part of a payment put on a bill; a negative row takes some back (refund, credit note)."""
+
+    __tablename__ = "payment_allocations"
+    __table_args__ = (
+        Index("ix_payment_allocations_bill", "bill_id"),
+        Index("ix_payment_allocations_payment", "payment_id"),
+    )
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"))
+    bill_id: Mapped[int] = mapped_column(ForeignKey("bills.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class LedgerEntryRow(Base):
+    """One line of an account's ledger, never changed or deleted. ``ref`` names its source
+    (``charge:<bill>``, ``adj:<adjustment>``, ``payment:<id>``...) and is unique, so posting
+    the same fact twice is impossible."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (Index("ix_ledger_entries_customer", "customer_id", "id"),)
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    # charge|adjustment|credit_note|payment|refund|reversal|write_off
+    amount: Mapped[int] = mapped_column(BigInteger)
+    bill_id: Mapped[int | None] = mapped_column(ForeignKey("bills.id"), nullable=True)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), nullable=True)
+    ref: Mapped[str] = mapped_column(String(100), unique=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RefundRow(Base):
+    """Money given back from a payment (full or partial), once per provider reference."""
+
+    __tablename__ = "payment_refunds"
+    __table_args__ = (UniqueConstraint("payment_id", "request_ref"),)
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(8))  # full|partial
+    request_ref: Mapped[str] = mapped_column(String(100))
+    provider_ref: Mapped[str] = mapped_column(String(100), default="")
+    status: Mapped[str] = mapped_column(String(16))  # completed|failed
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class IdempotencyKeyRow(Base):
+    """The first answer given for an ``Idempotency-Key`` on one endpoint, replayed for repeats."""
+
+    __tablename__ = "idempotency_keys"
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class VnpayOrderRow(Base):
+    """An order sent to VNPay (``vnp_TxnRef``) and what became of it."""
+
+    __tablename__ = "vnpay_orders"
+    txn_ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    bill_ids: Mapped[str] = mapped_column(String(400))  # comma-separated, may be empty
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|paid|failed
+    response_code: Mapped[str] = mapped_column(String(8), default="")
+    transaction_no: Mapped[str] = mapped_column(String(32), default="")
+    bank_code: Mapped[str] = mapped_column(String(32), default="")
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
