@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -277,3 +278,36 @@ def settle_many(session: Session, customer_ids: Iterable[int], *, clock: Clock) 
         for cid in list(paying):
             if cid is not None:
                 settle(session, cid, clock=clock)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The whole book: ``allocated + credit == paid - refunded`` when it balances."""
+
+    paid: int
+    refunded: int
+    allocated: int
+    credit: int
+
+    @property
+    def balances(self) -> bool:
+        return self.allocated + self.credit == self.paid - self.refunded
+
+
+def totals(session: Session) -> Totals:
+    def total(column: Any, *where: Any) -> int:
+        query = select(func.coalesce(func.sum(column), 0)).where(*where)
+        return int(session.scalar(query) or 0)
+
+    cids = session.scalars(
+        select(PaymentRow.customer_id).where(PaymentRow.customer_id.is_not(None)).distinct()
+    ).all()
+    credit = sum(sum(payment_credits(session, c).values()) for c in cids if c is not None)
+    return Totals(
+        paid=total(
+            PaymentRow.amount, PaymentRow.status.in_(COUNTING), PaymentRow.customer_id.is_not(None)
+        ),
+        refunded=total(RefundRow.amount, RefundRow.status == "completed"),
+        allocated=total(AllocationRow.amount),
+        credit=credit,
+    )
