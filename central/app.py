@@ -53,7 +53,7 @@ def create_app(
     app.state.payments = payments or PaymentsSettings()
     app.state.tariff_files = load_dir(tariffs_dir)
     errors.install(app)
-    for module in (tariffs, records, readings_manual, billing, payments_api, payments_vnpay):
+    for module in (tariffs, records, readings_manual, billing, payments_vnpay, payments_api):
         app.include_router(module.router, prefix="/api/v1")
     for module in (readings, gateways):  # these carry their /api/v1 prefix themselves
         app.include_router(module.router)
