@@ -65,8 +65,11 @@ def _serve_api(settings: Any, engine: Any) -> None:
         def capture_signals(self) -> Iterator[None]:
             yield
 
-    app = create_app(engine)
+    from central.payments.sweeper import Sweeper
+
+    app = create_app(engine, payments=settings.payments)
     app.state.commands = CommandPublisher(settings.broker)  # POST /gateways/{id}/commands
+    sweeper = Sweeper(engine, settings.payments)  # field cash, VNPay querydr
     server = Server(
         uvicorn.Config(app, host=settings.http.host, port=settings.http.port, log_config=None)
     )
@@ -78,9 +81,11 @@ def _serve_api(settings: Any, engine: Any) -> None:
         await server.serve()
 
     app.state.commands.start()
+    sweeper.start()
     try:
         asyncio.run(serve())
     finally:
+        sweeper.stop()
         app.state.commands.stop()
 
 

@@ -31,6 +31,7 @@ class VnpayEnv:
     client: httpx.Client
     sim: VnpaySim
     base: str
+    settings: PaymentsSettings
 
     def order(self, **body: Any) -> dict[str, Any]:
         key = uuid.uuid4().hex
@@ -78,7 +79,7 @@ def vnpay_env(db_url: str, *, now: datetime, faults: IpnFaults | None = None) ->
                     update={"return_url": f"{base}/api/v1/payments/vnpay/return"}
                 )
             )
-            yield VnpayEnv(engine, client, sim, base)
+            yield VnpayEnv(engine, client, sim, base, app.state.payments)
             sim.wait_ipns()
     finally:
         sim.stop()

@@ -22,6 +22,7 @@ from central.billing import bills
 from central.db.models.payments import PaymentRow
 from central.payments import ledger
 from central.payments import vnpay as merchant
+from central.payments.sweeper import Sweeper
 from simulators.payments import vnpay_wire as wire
 from tests.support.payments_seed import NOW, add_bill, add_customer, clock
 from tests.support.vnpay_env import SECRET, TMN, VnpayEnv, vnpay_env
@@ -229,3 +230,17 @@ def test_orders_refuse_what_cannot_be_paid(env: VnpayEnv) -> None:
     assert r.status_code == 422
     assert "owes nothing" in r.json()["detail"]
     assert merchant.order_info("Thanh toán hoá đơn Đà Nẵng") == "Thanh toan hoa don Da Nang"
+
+
+def test_the_sweeper_asks_vnpay_about_silent_orders(env: VnpayEnv) -> None:
+    _, (a, b) = _setup(env, 100_000, 70_000)
+    paid, gone = env.order(bill_ids=[a]), env.order(bill_ids=[b])
+    env.pay(paid["payment_url"], "approved", drop=1)
+    sweeper = Sweeper(env.engine, env.settings, clock=clock)
+    sweeper.run_once()
+    assert _bill(env, a)["state"] == "paid"
+    assert (
+        env.client.get(f"/api/v1/payments/vnpay/orders/{gone['txn_ref']}").json()["status"]
+        == "pending"
+    )  # never paid at VNPay, not expired yet: asked again next time
+    assert sweeper.passes == 1
