@@ -30,6 +30,7 @@ def create_app(
         billing,
         errors,
         gateways,
+        payments_bank,
         payments_vnpay,
         readings,
         readings_manual,
@@ -53,7 +54,15 @@ def create_app(
     app.state.payments = payments or PaymentsSettings()
     app.state.tariff_files = load_dir(tariffs_dir)
     errors.install(app)
-    for module in (tariffs, records, readings_manual, billing, payments_vnpay, payments_api):
+    for module in (
+        tariffs,
+        records,
+        readings_manual,
+        billing,
+        payments_vnpay,
+        payments_bank,
+        payments_api,
+    ):
         app.include_router(module.router, prefix="/api/v1")
     for module in (readings, gateways):  # these carry their /api/v1 prefix themselves
         app.include_router(module.router)

@@ -49,8 +49,24 @@ class VnpaySettings(_Section):
         return value
 
 
+class BankSettings(_Section):
+    """``[payments.bank]``: the bank-notification webhook's credentials (either or both)."""
+
+    api_key: SecretStr = SecretStr("")
+    hmac_secret: SecretStr = SecretStr("")
+
+    @field_validator("api_key", "hmac_secret")
+    @classmethod
+    def _real_secret(cls, value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value()
+        if secret and (secret.lower() in PLACEHOLDERS or len(secret) < 16):
+            raise ValueError("webhook credentials must be real secrets (16+ characters)")
+        return value
+
+
 class PaymentsSettings(_Section):
     vnpay: VnpaySettings = VnpaySettings()
+    bank: BankSettings = BankSettings()
     sweep_seconds: float = Field(default=30.0, gt=0, description="field cash and querydr")
 
 

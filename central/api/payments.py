@@ -52,8 +52,7 @@ def counter_payment(
     k = idempotency.check_key(key)
 
     def work(session: Session) -> tuple[int, dict[str, Any]]:
-        row = counter.pay(session, key=k, taken_by=principal.name, clock=clock,
-                          **body.model_dump())  # fmt: skip
+        row = counter.pay(session, key=k, taken_by=principal.name, clock=clock, **body.model_dump())
         session.flush()
         return 201, counter.payment_view(session, row)
 
@@ -83,8 +82,15 @@ def refund_payment(
             from central.payments.errors import Conflict
 
             raise Conflict("refund a VNPay payment with POST /payments/vnpay/refunds")
-        book.refund(session, payment_id, body.amount, request_ref=k, by=principal.name,
-                    clock=clock, reason=body.reason)  # fmt: skip
+        book.refund(
+            session,
+            payment_id,
+            body.amount,
+            request_ref=k,
+            by=principal.name,
+            clock=clock,
+            reason=body.reason,
+        )
         return 201, counter.payment_view(session, pay)
 
     params = {"payment_id": payment_id, **body.model_dump()}

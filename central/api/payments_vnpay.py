@@ -75,20 +75,30 @@ def create_order(
         cid = body.customer_id
         if not body.bill_ids and (cid is not None or body.account_no):
             cid = counter.resolve_customer(session, cid, body.account_no)
-        order = vnpay_orders.create(session, settings, bill_ids=body.bill_ids, customer_id=cid,
-                                    ip_addr=ip, by=principal.name, clock=clock)  # fmt: skip
-        return 201, {"txn_ref": order.txn_ref, "amount": order.amount,
-                     "payment_url": order.payment_url}  # fmt: skip
+        order = vnpay_orders.create(
+            session,
+            settings,
+            bill_ids=body.bill_ids,
+            customer_id=cid,
+            ip_addr=ip,
+            by=principal.name,
+            clock=clock,
+        )
+        return 201, {
+            "txn_ref": order.txn_ref,
+            "amount": order.amount,
+            "payment_url": order.payment_url,
+        }
 
-    return answer(idempotency.run(engine, "vnpay-orders", k, body.model_dump(), work,
-                                  clock=clock))  # fmt: skip
+    return answer(idempotency.run(engine, "vnpay-orders", k, body.model_dump(), work, clock=clock))
 
 
 @router.get("/ipn", dependencies=[public()])
 def ipn(request: Request, engine: EngineDep, clock: ClockDep) -> dict[str, str]:
     """VNPay's instant payment notification, checked by its own HMAC-SHA512."""
-    code, message = vnpay_orders.ipn(engine, _settings(request), dict(request.query_params),
-                                     clock=clock)  # fmt: skip
+    code, message = vnpay_orders.ipn(
+        engine, _settings(request), dict(request.query_params), clock=clock
+    )
     return {"RspCode": code, "Message": message}
 
 
@@ -141,11 +151,18 @@ def refund(
     settings, post = _settings(request), _post(request)
 
     def work(session: Session) -> tuple[int, dict[str, Any]]:
-        refund_id = vnpay_api.refund(session, settings, body.payment_id, body.amount,
-                                     request_ref=k, by=principal.name, reason=body.reason,
-                                     clock=clock, post=post)  # fmt: skip
+        refund_id = vnpay_api.refund(
+            session,
+            settings,
+            body.payment_id,
+            body.amount,
+            request_ref=k,
+            by=principal.name,
+            reason=body.reason,
+            clock=clock,
+            post=post,
+        )
         view = counter.payment_view(session, book.get(session, body.payment_id))
         return 201, {"refund_id": refund_id, "payment": view}
 
-    return answer(idempotency.run(engine, "vnpay-refunds", k, body.model_dump(), work,
-                                  clock=clock))  # fmt: skip
+    return answer(idempotency.run(engine, "vnpay-refunds", k, body.model_dump(), work, clock=clock))

@@ -117,11 +117,26 @@ def record(session: Session, p: NewPayment, *, clock: ledger.Clock) -> tuple[Pay
         _same(existing, p)
         return existing, False
     if p.status == "completed" and p.customer_id is not None:
-        ledger.post(session, p.customer_id, "payment", -p.amount, f"payment:{row.id}",
-                    by=p.taken_by, clock=clock, payment_id=row.id)  # fmt: skip
+        ledger.post(
+            session,
+            p.customer_id,
+            "payment",
+            -p.amount,
+            f"payment:{row.id}",
+            by=p.taken_by,
+            clock=clock,
+            payment_id=row.id,
+        )
         ledger.settle(session, p.customer_id, clock=clock)
-    log.info("payment.booked", payment=row.id, channel=p.channel, ref=p.provider_ref,
-             amount=p.amount, customer=p.customer_id, status=p.status)  # fmt: skip
+    log.info(
+        "payment.booked",
+        payment=row.id,
+        channel=p.channel,
+        ref=p.provider_ref,
+        amount=p.amount,
+        customer=p.customer_id,
+        status=p.status,
+    )
     return row, True
 
 
@@ -200,8 +215,16 @@ def refund(
     session.flush()
     pay.status = "refunded" if amount == left else "partially_refunded"
     if pay.customer_id is not None:
-        ledger.post(session, pay.customer_id, "refund", amount, f"refund:{row.id}", by=by,
-                    clock=clock, payment_id=payment_id)  # fmt: skip
+        ledger.post(
+            session,
+            pay.customer_id,
+            "refund",
+            amount,
+            f"refund:{row.id}",
+            by=by,
+            clock=clock,
+            payment_id=payment_id,
+        )
         ledger.settle(session, pay.customer_id, clock=clock)
     log.info("payment.refunded", payment=payment_id, amount=amount, ref=request_ref)
     return row

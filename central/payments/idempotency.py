@@ -38,8 +38,11 @@ def fingerprint(params: Any) -> str:
 
 def check_key(key: str | None) -> str:
     if key is None or not 1 <= len(key) <= 200:
-        raise Invalid("Idempotency-Key", "the Idempotency-Key header (1 to 200 characters) is "
-                      "required for a request that creates money movements")  # fmt: skip
+        raise Invalid(
+            "Idempotency-Key",
+            "the Idempotency-Key header (1 to 200 characters) is "
+            "required for a request that creates money movements",
+        )
     return key
 
 

@@ -107,19 +107,43 @@ def _sync_bills(session: Session, customer_id: int, *, clock: Clock) -> list[Bil
     for bill in bills:
         charged = f"charge:{bill.id}" in posted
         if bill.state in CHARGED and not charged:
-            post(session, customer_id, "charge", bill.total, f"charge:{bill.id}", by="billing",
-                 clock=clock, bill_id=bill.id)  # fmt: skip
+            post(
+                session,
+                customer_id,
+                "charge",
+                bill.total,
+                f"charge:{bill.id}",
+                by="billing",
+                clock=clock,
+                bill_id=bill.id,
+            )
             charged = True
         if not charged:
             continue  # cancelled before it was ever issued
         for adj in adjustments[bill.id]:
             if f"adj:{adj.id}" not in posted:
-                post(session, customer_id, adj.kind, adj.amount, f"adj:{adj.id}",
-                     by=adj.created_by, clock=clock, bill_id=bill.id)  # fmt: skip
+                post(
+                    session,
+                    customer_id,
+                    adj.kind,
+                    adj.amount,
+                    f"adj:{adj.id}",
+                    by=adj.created_by,
+                    clock=clock,
+                    bill_id=bill.id,
+                )
         if bill.state == "cancelled" and f"reversal:{bill.id}" not in posted:
             total = bill.total + sum(a.amount for a in adjustments[bill.id])
-            post(session, customer_id, "reversal", -total, f"reversal:{bill.id}",
-                 by="billing", clock=clock, bill_id=bill.id)  # fmt: skip
+            post(
+                session,
+                customer_id,
+                "reversal",
+                -total,
+                f"reversal:{bill.id}",
+                by="billing",
+                clock=clock,
+                bill_id=bill.id,
+            )
     session.flush()
     return [b for b in bills if b.state in (*CHARGED, "cancelled")]
 
@@ -175,8 +199,9 @@ def _sums(
 
 
 def _allocate(session: Session, payment_id: int, bill_id: int, amount: int, now: datetime) -> None:
-    session.add(AllocationRow(payment_id=payment_id, bill_id=bill_id, amount=amount,
-                              created_at=now))  # fmt: skip
+    session.add(
+        AllocationRow(payment_id=payment_id, bill_id=bill_id, amount=amount, created_at=now)
+    )
 
 
 def take_back(

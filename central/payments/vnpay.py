@@ -20,14 +20,49 @@ VERSION = "2.1.0"
 GMT7 = timezone(timedelta(hours=7))
 HASH_FIELDS = ("vnp_SecureHash", "vnp_SecureHashType")
 
-QUERYDR_FIELDS = ("RequestId", "Version", "Command", "TmnCode", "TxnRef", "TransactionDate",
-                  "CreateDate", "IpAddr", "OrderInfo")  # fmt: skip
-REFUND_FIELDS = ("RequestId", "Version", "Command", "TmnCode", "TransactionType", "TxnRef",
-                 "Amount", "TransactionNo", "TransactionDate", "CreateBy", "CreateDate",
-                 "IpAddr", "OrderInfo")  # fmt: skip
-QUERYDR_ANSWER = ("ResponseId", "Command", "ResponseCode", "Message", "TmnCode", "TxnRef",
-                  "Amount", "BankCode", "PayDate", "TransactionNo", "TransactionType",
-                  "TransactionStatus", "OrderInfo", "PromotionCode", "PromotionAmount")  # fmt: skip
+QUERYDR_FIELDS = (
+    "RequestId",
+    "Version",
+    "Command",
+    "TmnCode",
+    "TxnRef",
+    "TransactionDate",
+    "CreateDate",
+    "IpAddr",
+    "OrderInfo",
+)
+REFUND_FIELDS = (
+    "RequestId",
+    "Version",
+    "Command",
+    "TmnCode",
+    "TransactionType",
+    "TxnRef",
+    "Amount",
+    "TransactionNo",
+    "TransactionDate",
+    "CreateBy",
+    "CreateDate",
+    "IpAddr",
+    "OrderInfo",
+)
+QUERYDR_ANSWER = (
+    "ResponseId",
+    "Command",
+    "ResponseCode",
+    "Message",
+    "TmnCode",
+    "TxnRef",
+    "Amount",
+    "BankCode",
+    "PayDate",
+    "TransactionNo",
+    "TransactionType",
+    "TransactionStatus",
+    "OrderInfo",
+    "PromotionCode",
+    "PromotionAmount",
+)
 REFUND_ANSWER = QUERYDR_ANSWER[:-2]
 
 
@@ -112,9 +147,16 @@ def _pipe(secret: str, body: Mapping[str, str], fields: tuple[str, ...]) -> str:
 
 
 def querydr_request(
-    *, secret: str, tmn_code: str, request_id: str, txn_ref: str, transaction_date: str,
-    now: datetime, ip_addr: str, info: str,
-) -> dict[str, str]:  # fmt: skip
+    *,
+    secret: str,
+    tmn_code: str,
+    request_id: str,
+    txn_ref: str,
+    transaction_date: str,
+    now: datetime,
+    ip_addr: str,
+    info: str,
+) -> dict[str, str]:
     body = {
         "vnp_RequestId": request_id,
         "vnp_Version": VERSION,
@@ -131,9 +173,20 @@ def querydr_request(
 
 
 def refund_request(
-    *, secret: str, tmn_code: str, request_id: str, txn_ref: str, amount: int, full: bool,
-    transaction_no: str, transaction_date: str, by: str, now: datetime, ip_addr: str, info: str,
-) -> dict[str, str]:  # fmt: skip
+    *,
+    secret: str,
+    tmn_code: str,
+    request_id: str,
+    txn_ref: str,
+    amount: int,
+    full: bool,
+    transaction_no: str,
+    transaction_date: str,
+    by: str,
+    now: datetime,
+    ip_addr: str,
+    info: str,
+) -> dict[str, str]:
     body = {
         "vnp_RequestId": request_id,
         "vnp_Version": VERSION,

@@ -73,10 +73,15 @@ def query_pending(
             if order is None or order.status != "pending":
                 continue
             body = vnpay.querydr_request(
-                secret=secret, tmn_code=settings.tmn_code, request_id=_request_id(),
-                txn_ref=ref, transaction_date=vnpay.vnp_date(order.created_at),
-                now=clock(), ip_addr="127.0.0.1", info=f"querydr {ref}",
-            )  # fmt: skip
+                secret=secret,
+                tmn_code=settings.tmn_code,
+                request_id=_request_id(),
+                txn_ref=ref,
+                transaction_date=vnpay.vnp_date(order.created_at),
+                now=clock(),
+                ip_addr="127.0.0.1",
+                info=f"querydr {ref}",
+            )
             try:
                 answer = {k: str(v) for k, v in post(settings.api_url, body).items()}
             except ProviderError as exc:
@@ -96,8 +101,7 @@ def query_pending(
                 apply(session, order, {**answer, "vnp_ResponseCode": "00"}, clock=clock)
                 paid += 1
             elif status in FAILED_STATUSES or order.expires_at < clock():
-                apply(session, order, {**answer, "vnp_ResponseCode": status or "99"},
-                      clock=clock)  # fmt: skip
+                apply(session, order, {**answer, "vnp_ResponseCode": status or "99"}, clock=clock)
                 failed += 1
             session.commit()
     return QueryResult(asked, paid, failed)
@@ -127,17 +131,33 @@ def refund(
     if not 0 < amount <= left:
         raise Invalid("amount", f"refund must be 1..{left} for payment {payment_id}")
     body = vnpay.refund_request(
-        secret=secret, tmn_code=settings.tmn_code, request_id=request_ref[:32],
-        txn_ref=order.txn_ref, amount=amount, full=amount == pay.amount,
-        transaction_no=order.transaction_no, transaction_date=vnpay.vnp_date(order.created_at),
-        by=by[:50], now=clock(), ip_addr="127.0.0.1", info=f"Hoan tien {order.txn_ref}",
-    )  # fmt: skip
+        secret=secret,
+        tmn_code=settings.tmn_code,
+        request_id=request_ref[:32],
+        txn_ref=order.txn_ref,
+        amount=amount,
+        full=amount == pay.amount,
+        transaction_no=order.transaction_no,
+        transaction_date=vnpay.vnp_date(order.created_at),
+        by=by[:50],
+        now=clock(),
+        ip_addr="127.0.0.1",
+        info=f"Hoan tien {order.txn_ref}",
+    )
     answer = {k: str(v) for k, v in post(settings.api_url, body).items()}
     if not vnpay.verify_answer(answer, secret, command="refund"):
         raise ProviderError("VNPay's refund answer has a bad signature")
     if answer.get("vnp_ResponseCode") != "00":
         code = answer.get("vnp_ResponseCode", "")
         raise ProviderError(f"VNPay refused the refund: {code} {answer.get('vnp_Message')}", code)
-    row = book.refund(session, payment_id, amount, request_ref=request_ref, by=by, clock=clock,
-                      reason=reason, provider_ref=answer.get("vnp_TransactionNo", ""))  # fmt: skip
+    row = book.refund(
+        session,
+        payment_id,
+        amount,
+        request_ref=request_ref,
+        by=by,
+        clock=clock,
+        reason=reason,
+        provider_ref=answer.get("vnp_TransactionNo", ""),
+    )
     return row.id

@@ -104,10 +104,15 @@ def create(
     session.flush()
     what = f"bills {', '.join(map(str, sorted(set(bill_ids))))}" if bill_ids else "account"
     params = vnpay.pay_params(
-        tmn_code=settings.tmn_code, txn_ref=txn_ref, amount=amount,
-        info=f"Thanh toan {what} KH {cid} ma {txn_ref}", return_url=settings.return_url,
-        ip_addr=ip_addr, created=now, expires=expires,
-    )  # fmt: skip
+        tmn_code=settings.tmn_code,
+        txn_ref=txn_ref,
+        amount=amount,
+        info=f"Thanh toan {what} KH {cid} ma {txn_ref}",
+        return_url=settings.return_url,
+        ip_addr=ip_addr,
+        created=now,
+        expires=expires,
+    )
     log.info("vnpay.order", txn_ref=txn_ref, amount=amount, customer=cid)
     return Order(txn_ref, amount, vnpay.payment_url(settings.pay_url, params, secret))
 

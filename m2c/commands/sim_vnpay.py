@@ -55,13 +55,26 @@ def run(args: Any) -> int:
     from simulators.payments.vnpay import IpnFaults, VnpaySim
 
     faults = IpnFaults(
-        duplicates=args.duplicates, burst=args.burst, delay=args.delay, drop=args.drop,
-        tamper=args.tamper, hold=args.hold, retries=args.retries,
-    )  # fmt: skip
-    sim = VnpaySim(tmn_code=args.tmn_code, secret=args.secret, ipn_url=args.ipn_url,
-                   faults=faults, host=args.host, port=args.port).start()  # fmt: skip
-    print(f"VNPay simulator at {sim.url} (terminal {args.tmn_code}), IPN to {args.ipn_url}",
-          flush=True)  # fmt: skip
+        duplicates=args.duplicates,
+        burst=args.burst,
+        delay=args.delay,
+        drop=args.drop,
+        tamper=args.tamper,
+        hold=args.hold,
+        retries=args.retries,
+    )
+    sim = VnpaySim(
+        tmn_code=args.tmn_code,
+        secret=args.secret,
+        ipn_url=args.ipn_url,
+        faults=faults,
+        host=args.host,
+        port=args.port,
+    ).start()
+    print(
+        f"VNPay simulator at {sim.url} (terminal {args.tmn_code}), IPN to {args.ipn_url}",
+        flush=True,
+    )
     try:
         threading.Event().wait(args.duration)
     except KeyboardInterrupt:

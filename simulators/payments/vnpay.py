@@ -62,8 +62,16 @@ class Txn:
 
 
 class VnpaySim:
-    def __init__(self, *, tmn_code: str, secret: str, ipn_url: str, faults: IpnFaults = IpnFaults(),
-                 host: str = "127.0.0.1", port: int = 0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        tmn_code: str,
+        secret: str,
+        ipn_url: str,
+        faults: IpnFaults = IpnFaults(),
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.tmn_code, self.secret, self.ipn_url, self.faults = tmn_code, secret, ipn_url, faults
         self.txns: dict[str, Txn] = {}
         self.ipn_log: list[tuple[str, int, str]] = []  # txn_ref, http status, RspCode
@@ -107,8 +115,10 @@ class VnpaySim:
         ref = params.get("vnp_TxnRef", "")
         amount = int(params.get("vnp_Amount", "0")) // 100
         with self._lock:
-            self.txns.setdefault(ref, Txn(ref, amount, params.get("vnp_OrderInfo", ""),
-                                          params.get("vnp_CreateDate", "")))  # fmt: skip
+            self.txns.setdefault(
+                ref,
+                Txn(ref, amount, params.get("vnp_OrderInfo", ""), params.get("vnp_CreateDate", "")),
+            )
             self.returns[ref] = params.get("vnp_ReturnUrl", "")
         links = "".join(
             f'<li><a id="{o}" href="/paymentv2/choose?ref={ref}&outcome={o}">{o}</a></li>'
@@ -192,8 +202,12 @@ class VnpaySim:
         command = body.get("vnp_Command")
         names = wire.QUERYDR_IN if command == "querydr" else wire.REFUND_IN
         rid = str(body.get("vnp_RequestId", ""))
-        base = {"vnp_ResponseId": rid, "vnp_Command": command, "vnp_TmnCode": self.tmn_code,
-                "vnp_TxnRef": body.get("vnp_TxnRef", "")}  # fmt: skip
+        base = {
+            "vnp_ResponseId": rid,
+            "vnp_Command": command,
+            "vnp_TmnCode": self.tmn_code,
+            "vnp_TxnRef": body.get("vnp_TxnRef", ""),
+        }
         if str(body.get("vnp_SecureHash", "")).lower() != wire.pipe_hash(body, names, self.secret):
             return self._answer(
                 {**base, "vnp_ResponseCode": "97", "vnp_Message": "Invalid checksum"}
@@ -231,8 +245,9 @@ class VnpaySim:
             kind = str(body.get("vnp_TransactionType", "03"))
             with self._lock:
                 txn.refunds.append((kind, amount, wire.now7(datetime.now(UTC))))
-            out.update(vnp_Amount=str(amount * 100), vnp_TransactionType=kind,
-                       vnp_TransactionStatus="05")  # fmt: skip
+            out.update(
+                vnp_Amount=str(amount * 100), vnp_TransactionType=kind, vnp_TransactionStatus="05"
+            )
             del out["vnp_PromotionCode"], out["vnp_PromotionAmount"]
         return self._answer(out)
 
@@ -245,19 +260,54 @@ class VnpaySim:
         """The day's transactions (GMT+7 ``day`` as YYYY-MM-DD) as CSV."""
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow(["TransactionDate", "TmnCode", "TxnRef", "TransactionNo", "BankCode",
-                    "Amount", "TransactionType", "TransactionStatus", "ResponseCode",
-                    "OrderInfo"])  # fmt: skip
+        w.writerow(
+            [
+                "TransactionDate",
+                "TmnCode",
+                "TxnRef",
+                "TransactionNo",
+                "BankCode",
+                "Amount",
+                "TransactionType",
+                "TransactionStatus",
+                "ResponseCode",
+                "OrderInfo",
+            ]
+        )
         stamp = day.replace("-", "")
         with self._lock:
             for t in self.txns.values():
                 if t.pay_date.startswith(stamp) and t.status in ("00", "02"):
-                    w.writerow([t.pay_date, self.tmn_code, t.ref, t.transaction_no, t.bank_code,
-                                t.amount, "01", t.status, t.response, t.info])  # fmt: skip
+                    w.writerow(
+                        [
+                            t.pay_date,
+                            self.tmn_code,
+                            t.ref,
+                            t.transaction_no,
+                            t.bank_code,
+                            t.amount,
+                            "01",
+                            t.status,
+                            t.response,
+                            t.info,
+                        ]
+                    )
                 for kind, amount, when in t.refunds:
                     if when.startswith(stamp):
-                        w.writerow([when, self.tmn_code, t.ref, t.transaction_no, t.bank_code,
-                                    amount, kind, "00", "00", t.info])  # fmt: skip
+                        w.writerow(
+                            [
+                                when,
+                                self.tmn_code,
+                                t.ref,
+                                t.transaction_no,
+                                t.bank_code,
+                                amount,
+                                kind,
+                                "00",
+                                "00",
+                                t.info,
+                            ]
+                        )
         return buf.getvalue()
 
 
@@ -279,8 +329,9 @@ def _handler(sim: VnpaySim) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-        def _send(self, code: int, body: str, ctype: str = "text/html; charset=utf-8",
-                  location: str = "") -> None:  # fmt: skip
+        def _send(
+            self, code: int, body: str, ctype: str = "text/html; charset=utf-8", location: str = ""
+        ) -> None:
             data = body.encode()
             self.send_response(code)
             self.send_header("Content-Type", ctype)

@@ -12,11 +12,15 @@ from datetime import datetime, timedelta, timezone
 GMT7 = timezone(timedelta(hours=7))
 
 QUERYDR_IN = "RequestId Version Command TmnCode TxnRef TransactionDate CreateDate IpAddr OrderInfo"
-REFUND_IN = ("RequestId Version Command TmnCode TransactionType TxnRef Amount TransactionNo "
-             "TransactionDate CreateBy CreateDate IpAddr OrderInfo")  # fmt: skip
-QUERYDR_OUT = ("ResponseId Command ResponseCode Message TmnCode TxnRef Amount BankCode PayDate "
-               "TransactionNo TransactionType TransactionStatus OrderInfo PromotionCode "
-               "PromotionAmount")  # fmt: skip
+REFUND_IN = (
+    "RequestId Version Command TmnCode TransactionType TxnRef Amount TransactionNo "
+    "TransactionDate CreateBy CreateDate IpAddr OrderInfo"
+)
+QUERYDR_OUT = (
+    "ResponseId Command ResponseCode Message TmnCode TxnRef Amount BankCode PayDate "
+    "TransactionNo TransactionType TransactionStatus OrderInfo PromotionCode "
+    "PromotionAmount"
+)
 REFUND_OUT = " ".join(QUERYDR_OUT.split()[:-2])
 
 

@@ -7,9 +7,18 @@ charge is positive, a payment negative; the account's balance is the sum.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from central.db.base import Base
@@ -128,3 +137,52 @@ class VnpayOrderRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class StatementLineRow(Base):
+    """A line of a provider's statement or settlement file (bank statement, VNPay's daily
+    report), kept once per ``(source, ref)`` for reconciliation."""
+
+    __tablename__ = "statement_lines"
+    __table_args__ = (
+        UniqueConstraint("source", "ref"),
+        Index("ix_statement_lines_day", "source", "value_date"),
+    )
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(16))  # bank | vnpay
+    ref: Mapped[str] = mapped_column(String(100))  # the provider's transaction reference
+    value_date: Mapped[date] = mapped_column(Date)
+    amount: Mapped[int] = mapped_column(BigInteger)  # credit > 0, debit < 0
+    description: Mapped[str] = mapped_column(String(500), default="")
+    import_id: Mapped[str] = mapped_column(String(64))  # the file it came from
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PaymentExceptionRow(Base):
+    """Something an operator must look at: a transfer nobody's, a suggested match, a
+    duplicate, a line missing on one side. Closed by an audited action."""
+
+    __tablename__ = "payment_exceptions"
+    __table_args__ = (
+        UniqueConstraint("kind", "subject"),
+        Index("ix_payment_exceptions_status", "status", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    # unmatched_transfer|suggested|duplicate|missing_payment|missing_line|amount_mismatch
+    subject: Mapped[str] = mapped_column(String(120))  # what it is about, e.g. "bank:FT123"
+    channel: Mapped[str] = mapped_column(String(16))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), nullable=True)
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("statement_lines.id"), nullable=True)
+    suggested_customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id"), nullable=True
+    )
+    amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | resolved
+    action: Mapped[str] = mapped_column(String(24), default="")
+    # assign|refund|write_off|bank_error|confirm
+    note: Mapped[str] = mapped_column(String(300), default="")
+    resolved_by: Mapped[str] = mapped_column(String(100), default="")
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

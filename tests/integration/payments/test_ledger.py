@@ -147,8 +147,14 @@ def test_one_payment_per_reference(engine: Engine) -> None:
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(PaymentRow)) == 1
         with pytest.raises(Invalid):
-            book.NewPayment(channel="counter", method="cash", provider_ref="x", amount=0,
-                            taken_by="c", paid_at=NOW)  # fmt: skip
+            book.NewPayment(
+                channel="counter",
+                method="cash",
+                provider_ref="x",
+                amount=0,
+                taken_by="c",
+                paid_at=NOW,
+            )
     _invariant(engine)
 
 

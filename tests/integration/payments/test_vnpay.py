@@ -131,9 +131,15 @@ def test_signature_order_and_amount_codes(env: VnpayEnv) -> None:
     assert _bill(env, bill)["state"] == "issued"
 
     def ipn(**change: str) -> str:
-        params = {"vnp_Amount": "10000000", "vnp_ResponseCode": "00", "vnp_TmnCode": TMN,
-                  "vnp_TransactionNo": "1", "vnp_TransactionStatus": "00",
-                  "vnp_TxnRef": order["txn_ref"], **change}  # fmt: skip
+        params = {
+            "vnp_Amount": "10000000",
+            "vnp_ResponseCode": "00",
+            "vnp_TmnCode": TMN,
+            "vnp_TransactionNo": "1",
+            "vnp_TransactionStatus": "00",
+            "vnp_TxnRef": order["txn_ref"],
+            **change,
+        }
         params["vnp_SecureHash"] = wire.query_hash(params, SECRET)
         r = env.client.get("/api/v1/payments/vnpay/ipn", params=params)
         assert r.status_code == 200
@@ -209,8 +215,10 @@ def test_refund_of_a_partly_allocated_payment(env: VnpayEnv) -> None:
     rows = list(csv.DictReader(io.StringIO(env.sim.report(today))))
     ref = order["txn_ref"]
     assert [(r["TxnRef"], r["TransactionType"], r["Amount"]) for r in rows] == [
-        (ref, "01", "100000"), (ref, "03", "50000"), (ref, "03", "50000")
-    ]  # fmt: skip
+        (ref, "01", "100000"),
+        (ref, "03", "50000"),
+        (ref, "03", "50000"),
+    ]
     with Session(env.engine) as s:
         assert s.scalar(select(func.count()).select_from(PaymentRow)) == 1
 
@@ -222,11 +230,15 @@ def test_orders_refuse_what_cannot_be_paid(env: VnpayEnv) -> None:
     assert r.status_code == 404
     env.order(bill_ids=[bill])
     env.client.post(
-        "/api/v1/payments", json={"customer_id": cid, "amount": 100_000, "method": "cash"},
+        "/api/v1/payments",
+        json={"customer_id": cid, "amount": 100_000, "method": "cash"},
         headers={"Idempotency-Key": "cash-1"},
-    )  # fmt: skip
-    r = env.client.post("/api/v1/payments/vnpay/orders", json={"customer_id": cid},
-                        headers={"Idempotency-Key": "o-2"})  # fmt: skip
+    )
+    r = env.client.post(
+        "/api/v1/payments/vnpay/orders",
+        json={"customer_id": cid},
+        headers={"Idempotency-Key": "o-2"},
+    )
     assert r.status_code == 422
     assert "owes nothing" in r.json()["detail"]
     assert merchant.order_info("Thanh toán hoá đơn Đà Nẵng") == "Thanh toan hoa don Da Nang"

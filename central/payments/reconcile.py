@@ -1,0 +1,227 @@
+"""Daily reconciliation per channel: the provider's file against recorded payments.
+
+Provider files become ``statement_lines`` once per ``(source, ref)``: the bank statement
+(whose credits are also booked as transfers, so a transfer the webhook missed still lands)
+and VNPay's daily report. ``reconcile_day`` compares one day of one channel and opens an
+exception for every suggestion, duplicate and one-sided item.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from central.db.models.payments import PaymentRow, StatementLineRow
+from central.payments import bank, ledger, matching
+from central.payments.idempotency import writer
+from central.payments.statements import Line, StatementError, parse_amount, parse_date
+
+LOCAL = timedelta(hours=7)  # the business day is Vietnam's
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    import_id: str
+    lines: int
+    new_lines: int
+    booked: int  # transfers first seen in this statement
+
+
+def store_lines(
+    session: Session, source: str, lines: Iterable[Line], *, import_id: str, now: datetime
+) -> list[tuple[StatementLineRow, bool]]:
+    out = []
+    for line in lines:
+        found = session.scalar(
+            select(StatementLineRow).where(
+                StatementLineRow.source == source, StatementLineRow.ref == line.ref
+            )
+        )
+        if found is not None:
+            if found.amount != line.amount:
+                bank.exception(
+                    session,
+                    kind="duplicate",
+                    subject=f"{source}:{line.ref}",
+                    channel=source,
+                    amount=line.amount,
+                    now=now,
+                    line_id=found.id,
+                    detail=f"{line.ref} listed again with {line.amount}, first {found.amount}",
+                )
+            out.append((found, False))
+            continue
+        row = StatementLineRow(
+            source=source,
+            ref=line.ref[:100],
+            value_date=line.value_date,
+            amount=line.amount,
+            description=line.description[:500],
+            import_id=import_id,
+            imported_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            continue
+        out.append((row, True))
+    return out
+
+
+def import_bank_statement(
+    engine: Engine, lines: list[Line], *, by: str, clock: ledger.Clock
+) -> ImportResult:
+    import_id = uuid.uuid4().hex[:16]
+    booked = new_lines = 0
+    with writer(engine) as session:
+        stored = store_lines(session, "bank", lines, import_id=import_id, now=clock())
+        for row, new in stored:
+            new_lines += int(new)
+            if row.amount > 0:
+                paid_at = datetime.combine(row.value_date, time(12), UTC) - LOCAL
+                _, fresh = bank.book_transfer(
+                    session,
+                    ref=row.ref,
+                    amount=row.amount,
+                    content=row.description,
+                    paid_at=paid_at,
+                    by=f"statement:{by}",
+                    clock=clock,
+                )
+                booked += int(fresh)
+        session.commit()
+    return ImportResult(import_id, len(lines), new_lines, booked)
+
+
+VNPAY_COLUMNS = (
+    "TransactionDate",
+    "TmnCode",
+    "TxnRef",
+    "TransactionNo",
+    "BankCode",
+    "Amount",
+    "TransactionType",
+    "TransactionStatus",
+    "ResponseCode",
+    "OrderInfo",
+)
+
+
+def parse_vnpay_report(data: bytes, name: str = "vnpay.csv") -> list[Line]:
+    """VNPay's daily report (the columns in docs/payments.md): paid transactions as credits,
+    refunds as debits."""
+    reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
+    missing = set(VNPAY_COLUMNS) - set(reader.fieldnames or ())
+    if missing:
+        raise StatementError(f"{name}: missing columns {sorted(missing)}")
+    lines = []
+    for n, row in enumerate(reader, start=2):
+        where = f"{name} row {n}"
+        kind, status = row["TransactionType"], row["TransactionStatus"]
+        if kind == "01" and status != "00":
+            continue  # a failed payment moved no money
+        stamp = row["TransactionDate"]
+        day = parse_date(f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}", where=where)
+        amount = parse_amount(row["Amount"], where=where)
+        ref = row["TxnRef"] if kind == "01" else f"{row['TxnRef']}:refund:{stamp}"
+        lines.append(Line(ref, day, amount if kind == "01" else -amount, row["OrderInfo"]))
+    return lines
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), UTC) - LOCAL
+    return start, start + timedelta(days=1)
+
+
+def reconcile_day(
+    engine: Engine,
+    channel: str,
+    day: date,
+    *,
+    clock: ledger.Clock,
+    tolerance: int = 0,
+    window: int = 2,
+) -> dict[str, Any]:
+    """Compare one business day of ``channel`` (``bank`` or ``vnpay``) and open exceptions."""
+    start, end = _day_bounds(day)
+    with writer(engine) as session:
+        lines = [
+            matching.Item(r.id, r.ref, r.amount, r.value_date)
+            for r in session.scalars(
+                select(StatementLineRow).where(
+                    StatementLineRow.source == channel,
+                    StatementLineRow.value_date == day,
+                    StatementLineRow.amount > 0,
+                )
+            )
+        ]
+        payments = [
+            matching.Item(p.id, p.provider_ref, p.amount, (p.paid_at + LOCAL).date())
+            for p in session.scalars(
+                select(PaymentRow).where(
+                    PaymentRow.channel == channel,
+                    PaymentRow.paid_at >= start,
+                    PaymentRow.paid_at < end,
+                    PaymentRow.status.in_(ledger.COUNTING),
+                )
+            )
+        ]
+        result = matching.reconcile(lines, payments, tolerance=tolerance, window=window)
+        now = clock()
+        for line, pay, why in result.suggested:
+            bank.exception(
+                session,
+                kind="suggested",
+                subject=f"{channel}:{line.ref}",
+                channel=channel,
+                amount=line.amount,
+                detail=why,
+                now=now,
+                line_id=line.key,
+                payment_id=pay.key,
+            )
+        for line in result.duplicates:
+            bank.exception(
+                session,
+                kind="duplicate",
+                subject=f"{channel}:{line.ref}:dup",
+                channel=channel,
+                amount=line.amount,
+                now=now,
+                line_id=line.key,
+                detail=f"{line.ref} appears more than once",
+            )
+        for line in result.lines_only:
+            bank.exception(
+                session,
+                kind="missing_payment",
+                subject=f"{channel}:{line.ref}",
+                channel=channel,
+                amount=line.amount,
+                now=now,
+                line_id=line.key,
+                detail=f"{channel} lists {line.ref} but no payment was recorded",
+            )
+        for pay in result.payments_only:
+            bank.exception(
+                session,
+                kind="missing_line",
+                subject=f"{channel}:pay:{pay.key}",
+                channel=channel,
+                amount=pay.amount,
+                now=now,
+                payment_id=pay.key,
+                detail=f"payment {pay.ref} is not in {channel}'s file for {day}",
+            )
+        session.commit()
+    return {"channel": channel, "day": day.isoformat(), **result.summary()}
