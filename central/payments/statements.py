@@ -164,9 +164,16 @@ def _rows(rows: Iterator[list[Any]], name: str) -> Iterator[Line]:
 
 
 def parse_csv(data: bytes, name: str = "statement.csv") -> list[Line]:
-    text = data.decode("utf-8-sig", errors="strict")
-    dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t") if text.strip() else csv.excel
-    return list(_rows(iter(csv.reader(io.StringIO(text), dialect)), name))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise StatementError(f"{name}: not UTF-8 text (byte {exc.start})") from exc
+    head = text[:8192]
+    delimiter = max(",;\t", key=head.count)
+    try:
+        return list(_rows(iter(csv.reader(io.StringIO(text), delimiter=delimiter)), name))
+    except csv.Error as exc:
+        raise StatementError(f"{name}: not CSV ({exc})") from exc
 
 
 def parse_xlsx(data: bytes, name: str = "statement.xlsx") -> list[Line]:

@@ -19,6 +19,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from xml.sax.saxutils import escape
@@ -44,7 +45,9 @@ class BankSim:
         webhook_url: str = "",
         api_key: str = "",
         hmac_secret: str = "",
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self.clock = clock
         self.account, self.bank, self.webhook_url = account, bank, webhook_url
         self.api_key, self.hmac_secret = api_key, hmac_secret
         self.transfers: list[Transfer] = []
@@ -101,7 +104,7 @@ class BankSim:
         body = self.payload(t)
         headers = {"Content-Type": "application/json"}
         if self.hmac_secret:
-            ts = str(int(time.time()))
+            ts = str(int(self.clock()))
             mac = hmac.new(self.hmac_secret.encode(), ts.encode() + b"." + body, hashlib.sha256)
             sig = mac.hexdigest()
             headers.update(

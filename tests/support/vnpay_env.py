@@ -17,12 +17,14 @@ from sqlalchemy import Engine
 from central.app import create_app
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
-from central.settings import PaymentsSettings, VnpaySettings
+from central.settings import BankSettings, PaymentsSettings, VnpaySettings
 from simulators.payments.vnpay import IpnFaults, VnpaySim
 from tests.support.central_app import serve
 
 TMN = "M2CTEST1"
 SECRET = "S3cr3tHashForTestsOnly0123456789"
+BANK_KEY = "bank-api-key-for-tests-0001"
+BANK_HMAC = "bank-hmac-secret-for-tests-0001"
 
 
 @dataclass
@@ -69,15 +71,18 @@ def vnpay_env(db_url: str, *, now: datetime, faults: IpnFaults | None = None) ->
                 api_url=f"{sim.url}/merchant_webapi/api/transaction",
                 return_url="http://placeholder/return",
                 querydr_after_minutes=0,
-            )
+            ),
+            bank=BankSettings(api_key=SecretStr(BANK_KEY), hmac_secret=SecretStr(BANK_HMAC)),
         )
         app = create_app(engine, clock=lambda: now, payments=settings)
         with serve(app) as base, httpx.Client(base_url=base, timeout=30) as client:
             sim.ipn_url = f"{base}/api/v1/payments/vnpay/ipn"
-            app.state.payments = PaymentsSettings(
-                vnpay=settings.vnpay.model_copy(
-                    update={"return_url": f"{base}/api/v1/payments/vnpay/return"}
-                )
+            app.state.payments = settings.model_copy(
+                update={
+                    "vnpay": settings.vnpay.model_copy(
+                        update={"return_url": f"{base}/api/v1/payments/vnpay/return"}
+                    )
+                }
             )
             yield VnpayEnv(engine, client, sim, base, app.state.payments)
             sim.wait_ipns()

@@ -256,3 +256,32 @@ def test_the_sweeper_asks_vnpay_about_silent_orders(env: VnpayEnv) -> None:
         == "pending"
     )  # never paid at VNPay, not expired yet: asked again next time
     assert sweeper.passes == 1
+
+
+def test_daily_reconciliation_against_the_vnpay_report(env: VnpayEnv) -> None:
+    cid, (a, b, c) = _setup(env, 100_000, 50_000, 30_000)
+    seen, silent = env.order(bill_ids=[a]), env.order(bill_ids=[b])
+    env.pay(seen["payment_url"], "approved")
+    env.pay(silent["payment_url"], "approved", drop=1)  # VNPay has it, we do not (yet)
+    assert _codes(env, seen["txn_ref"]) == ["00"]
+    env.client.post(
+        "/api/v1/payments",
+        json={"customer_id": cid, "amount": 1, "method": "cash"},
+        headers={"Idempotency-Key": "not-vnpay"},
+    )
+    today = datetime.now(UTC).astimezone(wire.GMT7).strftime("%Y-%m-%d")
+    report = httpx.get(f"{env.sim.url}/report", params={"date": today}).content
+    r = env.client.post("/api/v1/payments/vnpay/reports", content=report)
+    assert r.json() == {"lines": 2, "new_lines": 2}
+    rec = env.client.post(f"/api/v1/payments/reconciliation/vnpay/{today}").json()
+    assert (rec["matched"], rec["lines_without_payment"], rec["payments_without_line"]) == (
+        1, 1, 0
+    )  # fmt: skip
+    (ex,) = env.client.get("/api/v1/payments/exceptions").json()
+    assert (ex["kind"], ex["subject"]) == ("missing_payment", f"vnpay:{silent['txn_ref']}")
+    env.client.post("/api/v1/payments/vnpay/querydr")  # the sweep finds it
+    rec = env.client.post(f"/api/v1/payments/reconciliation/vnpay/{today}").json()
+    assert (rec["matched"], rec["lines_without_payment"]) == (2, 0)
+    # the 1 dong at the counter went to b (oldest open) first, so VNPay's order for b left
+    # 1 dong over, which went on to c
+    assert _bill(env, c)["state"] == "partially_paid"
