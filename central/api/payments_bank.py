@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from central.api.deps import ClockDep, EngineDep, SessionDep
 from central.auth import PrincipalDep, Role, allow, public
-from central.payments import bank, exceptions, reconcile, reports, statements
+from central.payments import bank, exceptions, reconcile, remittance, reports, statements
 from central.payments.errors import Invalid
 from central.payments.idempotency import writer
 from central.settings import BankSettings
@@ -188,3 +188,36 @@ def collections_report(
             },
         )
     return JSONResponse(report)
+
+
+class RemittanceIn(BaseModel):
+    cashier: str = Field(min_length=1, max_length=100, description="as in payments' taken_by")
+    day: date
+    deposited: int = Field(ge=0, le=10**13)
+    note: str = Field(default="", max_length=300)
+
+
+@router.post("/remittances", status_code=201, dependencies=[OPS])
+def record_remittance(
+    engine: EngineDep, clock: ClockDep, principal: PrincipalDep, body: RemittanceIn
+) -> dict[str, Any]:
+    """What a cashier handed in for a day (the deposit slip or the cash count)."""
+    with writer(engine) as session:
+        remittance.record(
+            session,
+            body.cashier,
+            body.day,
+            body.deposited,
+            by=principal.name,
+            note=body.note,
+            clock=clock,
+        )
+        session.commit()
+        return next(
+            r for r in remittance.day_view(session, body.day) if r["cashier"] == body.cashier
+        )
+
+
+@router.get("/remittances", dependencies=[READ])
+def remittances(session: SessionDep, day: date) -> list[dict[str, Any]]:
+    return remittance.day_view(session, day)

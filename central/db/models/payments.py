@@ -186,3 +186,20 @@ class PaymentExceptionRow(Base):
     resolved_by: Mapped[str] = mapped_column(String(100), default="")
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RemittanceRow(Base):
+    """What a cashier handed in for a day against what their receipts say they collected."""
+
+    __tablename__ = "remittances"
+    __table_args__ = (UniqueConstraint("cashier", "day"),)
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    cashier: Mapped[str] = mapped_column(String(100))  # as in payments.taken_by
+    day: Mapped[date] = mapped_column(Date)
+    receipts: Mapped[int] = mapped_column(Integer)
+    expected: Mapped[int] = mapped_column(BigInteger)
+    deposited: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))  # confirmed | flagged
+    note: Mapped[str] = mapped_column(String(300), default="")
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -139,3 +139,25 @@ def test_field_cash_booked_exactly_once(client: Client, db_url: str) -> None:
         ("p2", "field", "cashier:thu-ngan-7"),
     ]
     assert client.post("/api/v1/payments/field/sweep").json() == {"booked": 0, "unassigned": 0}
+    day = "2025-07-19"  # 09:00 in Vietnam
+    view = client.get("/api/v1/payments/remittances", params={"day": day}).json()
+    assert view == [
+        {
+            "cashier": "cashier:thu-ngan-7",
+            "day": day,
+            "receipts": 3,
+            "expected": 105_000,
+            "deposited": None,
+            "difference": None,
+            "status": "open",
+            "recorded_by": None,
+        }
+    ]
+    short = {"cashier": "cashier:thu-ngan-7", "day": day, "deposited": 100_000}
+    r = client.post("/api/v1/payments/remittances", json=short)
+    assert r.status_code == 201, r.text
+    assert (r.json()["status"], r.json()["difference"]) == ("flagged", -5_000)
+    assert (
+        client.post("/api/v1/payments/remittances", json={**short, "deposited": 1}).status_code
+        == 409
+    )
