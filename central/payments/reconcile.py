@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from central.db.models.payments import PaymentRow, StatementLineRow
+from central.db.models.payments import PaymentExceptionRow, PaymentRow, StatementLineRow
 from central.payments import bank, ledger, matching
 from central.payments.idempotency import writer
 from central.payments.statements import Line, StatementError, parse_amount, parse_date
@@ -156,9 +156,14 @@ def reconcile_day(
     start, end = _day_bounds(day)
     with writer(engine) as session:
         lines = [
-            matching.Item(r.id, r.ref, r.amount, r.value_date)
-            for r in session.scalars(
-                select(StatementLineRow).where(
+            matching.Item(i, ref, amount, value_date)
+            for i, ref, amount, value_date in session.execute(
+                select(
+                    StatementLineRow.id,
+                    StatementLineRow.ref,
+                    StatementLineRow.amount,
+                    StatementLineRow.value_date,
+                ).where(
                     StatementLineRow.source == channel,
                     StatementLineRow.value_date == day,
                     StatementLineRow.amount > 0,
@@ -166,9 +171,11 @@ def reconcile_day(
             )
         ]
         payments = [
-            matching.Item(p.id, p.provider_ref, p.amount, (p.paid_at + LOCAL).date())
-            for p in session.scalars(
-                select(PaymentRow).where(
+            matching.Item(i, ref, amount, (paid_at + LOCAL).date())
+            for i, ref, amount, paid_at in session.execute(
+                select(
+                    PaymentRow.id, PaymentRow.provider_ref, PaymentRow.amount, PaymentRow.paid_at
+                ).where(
                     PaymentRow.channel == channel,
                     PaymentRow.paid_at >= start,
                     PaymentRow.paid_at < end,
@@ -177,51 +184,80 @@ def reconcile_day(
             )
         ]
         result = matching.reconcile(lines, payments, tolerance=tolerance, window=window)
-        now = clock()
-        for line, pay, why in result.suggested:
-            bank.exception(
-                session,
-                kind="suggested",
-                subject=f"{channel}:{line.ref}",
-                channel=channel,
-                amount=line.amount,
-                detail=why,
-                now=now,
-                line_id=line.key,
-                payment_id=pay.key,
-            )
-        for line in result.duplicates:
-            bank.exception(
-                session,
-                kind="duplicate",
-                subject=f"{channel}:{line.ref}:dup",
-                channel=channel,
-                amount=line.amount,
-                now=now,
-                line_id=line.key,
-                detail=f"{line.ref} appears more than once",
-            )
-        for line in result.lines_only:
-            bank.exception(
-                session,
-                kind="missing_payment",
-                subject=f"{channel}:{line.ref}",
-                channel=channel,
-                amount=line.amount,
-                now=now,
-                line_id=line.key,
-                detail=f"{channel} lists {line.ref} but no payment was recorded",
-            )
-        for pay in result.payments_only:
-            bank.exception(
-                session,
-                kind="missing_line",
-                subject=f"{channel}:pay:{pay.key}",
-                channel=channel,
-                amount=pay.amount,
-                now=now,
-                payment_id=pay.key,
-                detail=f"payment {pay.ref} is not in {channel}'s file for {day}",
-            )
+        _open_exceptions(session, channel, day, result, now=clock())
         session.commit()
     return {"channel": channel, "day": day.isoformat(), **result.summary()}
+
+
+def _open_exceptions(
+    session: Session, channel: str, day: date, result: matching.Result, *, now: datetime
+) -> None:
+    """One exception per item not matched, in bulk; those already open are left as they are."""
+    rows: list[dict[str, Any]] = []
+
+    def add(kind: str, subject: str, amount: int, detail: str, **ids: int | None) -> None:
+        rows.append(
+            {
+                "kind": kind,
+                "subject": subject[:120],
+                "channel": channel,
+                "amount": amount,
+                "detail": detail[:500],
+                "status": "open",
+                "action": "",
+                "note": "",
+                "resolved_by": "",
+                "created_at": now,
+                "payment_id": ids.get("payment_id"),
+                "line_id": ids.get("line_id"),
+                "suggested_customer_id": None,
+            }
+        )
+
+    for line, pay, why in result.suggested:
+        add(
+            "suggested",
+            f"{channel}:{line.ref}",
+            line.amount,
+            why,
+            line_id=line.key,
+            payment_id=pay.key,
+        )
+    for line in result.duplicates:
+        add(
+            "duplicate",
+            f"{channel}:{line.ref}:dup",
+            line.amount,
+            f"{line.ref} appears more than once",
+            line_id=line.key,
+        )
+    for line in result.lines_only:
+        add(
+            "missing_payment",
+            f"{channel}:{line.ref}",
+            line.amount,
+            f"{channel} lists {line.ref} but no payment was recorded",
+            line_id=line.key,
+        )
+    for pay in result.payments_only:
+        add(
+            "missing_line",
+            f"{channel}:pay:{pay.key}",
+            pay.amount,
+            f"payment {pay.ref} is not in {channel}'s file for {day}",
+            payment_id=pay.key,
+        )
+    if not rows:
+        return
+    known = {
+        (kind, subject)
+        for kind, subject in session.execute(
+            select(PaymentExceptionRow.kind, PaymentExceptionRow.subject).where(
+                PaymentExceptionRow.channel == channel
+            )
+        )
+    }
+    unique = {(r["kind"], r["subject"]): r for r in reversed(rows)}  # the first of each
+    fresh = [r for key, r in unique.items() if key not in known]
+    for start in range(0, len(fresh), 5000):
+        session.execute(insert(PaymentExceptionRow), fresh[start : start + 5000])
