@@ -228,17 +228,18 @@ def take_back(
     return taken
 
 
-def settle(session: Session, customer_id: int, *, clock: Clock) -> AccountBalance:
+def settle(session: Session, customer_id: int, *, clock: Clock) -> None:
     """Post, take back, allocate and set states for one account (call inside a transaction)."""
     lock_account(session, customer_id)
     now = clock()
     bills = _sync_bills(session, customer_id, clock=clock)
     dues = dues_of(session, bills)
-    for d in dues.values():
-        if d.allocated > d.due:
-            take_back(session, d.bill_id, d.allocated - d.due, now=now)
-    session.flush()
-    dues = dues_of(session, bills)
+    excess = [d for d in dues.values() if d.allocated > d.due]
+    for d in excess:
+        take_back(session, d.bill_id, d.allocated - d.due, now=now)
+    if excess:
+        session.flush()
+        dues = dues_of(session, bills)
     remaining = {bid: d.open for bid, d in dues.items()}
     credits = payment_credits(session, customer_id)
     named = dict(
@@ -277,7 +278,6 @@ def settle(session: Session, customer_id: int, *, clock: Clock) -> AccountBalanc
             bill.state = state
             bill.paid_at = now if state == "paid" else None
     session.flush()
-    return balance(session, customer_id)
 
 
 def balance(session: Session, customer_id: int) -> AccountBalance:

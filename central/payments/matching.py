@@ -13,26 +13,31 @@ payments is a few seconds.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
+class Item(NamedTuple):
+    """One side's entry. Any sequence ``(key, ref, amount, day)`` will do (database rows)."""
+
     key: int  # row id
     ref: str
     amount: int
     day: date
 
 
+Entry = Sequence[Any]  # an Item or a database row with the same four columns
+
+
 @dataclass
 class Result:
-    matched: list[tuple[Item, Item]] = field(default_factory=list)
-    suggested: list[tuple[Item, Item, str]] = field(default_factory=list)
-    duplicates: list[Item] = field(default_factory=list)
-    lines_only: list[Item] = field(default_factory=list)
-    payments_only: list[Item] = field(default_factory=list)
+    matched: list[tuple[Entry, Entry]] = field(default_factory=list)
+    suggested: list[tuple[Entry, Entry, str]] = field(default_factory=list)
+    duplicates: list[Entry] = field(default_factory=list)
+    lines_only: list[Entry] = field(default_factory=list)
+    payments_only: list[Entry] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         return {
@@ -41,45 +46,45 @@ class Result:
             "duplicates": len(self.duplicates),
             "lines_without_payment": len(self.lines_only),
             "payments_without_line": len(self.payments_only),
-            "matched_amount": sum(p.amount for _, p in self.matched),
+            "matched_amount": sum(p[2] for _, p in self.matched),
         }
 
 
 def reconcile(
-    lines: Sequence[Item], payments: Sequence[Item], *, tolerance: int = 0, window: int = 2
+    lines: Iterable[Entry], payments: Iterable[Entry], *, tolerance: int = 0, window: int = 2
 ) -> Result:
     out = Result()
-    by_ref: dict[str, Item] = {}
+    by_ref: dict[str, Entry] = {}
     for p in payments:
-        by_ref.setdefault(p.ref, p)
+        if p[1] not in by_ref:
+            by_ref[p[1]] = p
     seen: set[str] = set()
-    used: set[int] = set()
-    rest: list[Item] = []
+    rest: list[Entry] = []
+    matched, suggested = out.matched, out.suggested
     for line in lines:
-        if line.ref in seen:
+        ref = line[1]
+        if ref in seen:
             out.duplicates.append(line)
             continue
-        seen.add(line.ref)
-        hit = by_ref.get(line.ref)
-        if hit is None or hit.key in used:
+        seen.add(ref)
+        hit = by_ref.pop(ref, None)
+        if hit is None:
             rest.append(line)
-        elif hit.amount == line.amount:
-            out.matched.append((line, hit))
-            used.add(hit.key)
+        elif hit[2] == line[2]:
+            matched.append((line, hit))
         else:
-            out.suggested.append((line, hit, f"amount {line.amount} ≠ recorded {hit.amount}"))
-            used.add(hit.key)
-    left = sorted((p for p in payments if p.key not in used), key=lambda p: p.amount)
-    amounts = [p.amount for p in left]
+            suggested.append((line, hit, f"amount {line[2]} ≠ recorded {hit[2]}"))
+    left = sorted(by_ref.values(), key=lambda p: p[2])
+    amounts = [p[2] for p in left]
     taken = [False] * len(left)
     for line in rest:
         best: tuple[int, int, int] | None = None
-        i = bisect.bisect_left(amounts, line.amount - tolerance)
-        while i < len(left) and amounts[i] <= line.amount + tolerance:
+        i = bisect.bisect_left(amounts, line[2] - tolerance)
+        while i < len(left) and amounts[i] <= line[2] + tolerance:
             if not taken[i]:
-                days = abs((left[i].day - line.day).days)
+                days = abs((left[i][3] - line[3]).days)
                 if days <= window:
-                    score = (abs(amounts[i] - line.amount), days, i)
+                    score = (abs(amounts[i] - line[2]), days, i)
                     best = score if best is None or score < best else best
             i += 1
             if best is not None and best[0] == 0 and best[1] == 0:
@@ -89,8 +94,7 @@ def reconcile(
         else:
             taken[best[2]] = True
             p = left[best[2]]
-            out.suggested.append(
-                (line, p, f"reference {line.ref!r} ≠ {p.ref!r}; amount and date close")
-            )
+            why = f"reference {line[1]!r} ≠ {p[1]!r}; amount and date close"
+            suggested.append((line, p, why))
     out.payments_only = [p for i, p in enumerate(left) if not taken[i]]
     return out

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Date, Engine, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -155,34 +155,29 @@ def reconcile_day(
     """Compare one business day of ``channel`` (``bank`` or ``vnpay``) and open exceptions."""
     start, end = _day_bounds(day)
     with writer(engine) as session:
-        lines = [
-            matching.Item(i, ref, amount, value_date)
-            for i, ref, amount, value_date in session.execute(
-                select(
-                    StatementLineRow.id,
-                    StatementLineRow.ref,
-                    StatementLineRow.amount,
-                    StatementLineRow.value_date,
-                ).where(
-                    StatementLineRow.source == channel,
-                    StatementLineRow.value_date == day,
-                    StatementLineRow.amount > 0,
-                )
+        # both sides are of this one business day: the date is a constant, not read per row
+        lines = session.execute(
+            select(
+                StatementLineRow.id,
+                StatementLineRow.ref,
+                StatementLineRow.amount,
+                literal(day, Date),
+            ).where(
+                StatementLineRow.source == channel,
+                StatementLineRow.value_date == day,
+                StatementLineRow.amount > 0,
             )
-        ]
-        payments = [
-            matching.Item(i, ref, amount, (paid_at + LOCAL).date())
-            for i, ref, amount, paid_at in session.execute(
-                select(
-                    PaymentRow.id, PaymentRow.provider_ref, PaymentRow.amount, PaymentRow.paid_at
-                ).where(
-                    PaymentRow.channel == channel,
-                    PaymentRow.paid_at >= start,
-                    PaymentRow.paid_at < end,
-                    PaymentRow.status.in_(ledger.COUNTING),
-                )
+        ).all()
+        payments = session.execute(
+            select(
+                PaymentRow.id, PaymentRow.provider_ref, PaymentRow.amount, literal(day, Date)
+            ).where(
+                PaymentRow.channel == channel,
+                PaymentRow.paid_at >= start,
+                PaymentRow.paid_at < end,
+                PaymentRow.status.in_(ledger.COUNTING),
             )
-        ]
+        ).all()
         result = matching.reconcile(lines, payments, tolerance=tolerance, window=window)
         _open_exceptions(session, channel, day, result, now=clock())
         session.commit()
@@ -217,35 +212,35 @@ def _open_exceptions(
     for line, pay, why in result.suggested:
         add(
             "suggested",
-            f"{channel}:{line.ref}",
-            line.amount,
+            f"{channel}:{line[1]}",
+            line[2],
             why,
-            line_id=line.key,
-            payment_id=pay.key,
+            line_id=line[0],
+            payment_id=pay[0],
         )
     for line in result.duplicates:
         add(
             "duplicate",
-            f"{channel}:{line.ref}:dup",
-            line.amount,
-            f"{line.ref} appears more than once",
-            line_id=line.key,
+            f"{channel}:{line[1]}:dup",
+            line[2],
+            f"{line[1]} appears more than once",
+            line_id=line[0],
         )
     for line in result.lines_only:
         add(
             "missing_payment",
-            f"{channel}:{line.ref}",
-            line.amount,
-            f"{channel} lists {line.ref} but no payment was recorded",
-            line_id=line.key,
+            f"{channel}:{line[1]}",
+            line[2],
+            f"{channel} lists {line[1]} but no payment was recorded",
+            line_id=line[0],
         )
     for pay in result.payments_only:
         add(
             "missing_line",
-            f"{channel}:pay:{pay.key}",
-            pay.amount,
-            f"payment {pay.ref} is not in {channel}'s file for {day}",
-            payment_id=pay.key,
+            f"{channel}:pay:{pay[0]}",
+            pay[2],
+            f"payment {pay[1]} is not in {channel}'s file for {day}",
+            payment_id=pay[0],
         )
     if not rows:
         return

@@ -81,7 +81,8 @@ def create(
     if bill_ids:
         cid, amount = _open_bills(session, customer_id or 0, sorted(set(bill_ids)), clock=clock)
     elif customer_id is not None:
-        cid, amount = customer_id, ledger.settle(session, customer_id, clock=clock).owed
+        ledger.settle(session, customer_id, clock=clock)
+        cid, amount = customer_id, ledger.balance(session, customer_id).owed
         if amount <= 0:
             raise Invalid("customer_id", f"account {customer_id} owes nothing: nothing to pay")
     else:

@@ -185,7 +185,9 @@ class VnpaySim:
         if faults.delay:
             threading.Event().wait(faults.delay)
         url = f"{self.ipn_url}?{urllib.parse.urlencode(params)}"
-        for _attempt in range(1 + faults.retries):
+        for attempt in range(1 + faults.retries):
+            if attempt:
+                threading.Event().wait(0.2 * 2**attempt)  # VNPay retries later, not at once
             code, rsp = 0, ""
             try:
                 with urllib.request.urlopen(url, timeout=15) as r:
