@@ -5,6 +5,7 @@ paid, and the ledger balances: allocations + credit = payments − refunds."""
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import threading
 import time
@@ -122,7 +123,7 @@ api_key = "{KEY}"
                 t = bank.credit(10_000 * i, f"TT 01{i:09d}", drop=True)
                 transfers.append(t)
                 for _ in range(3):
-                    _until_ok(lambda t=t: bank.notify(t))
+                    _until_ok(functools.partial(bank.notify, t))
 
         def field_storm() -> None:
             for i in range(2 * N + 1, 3 * N + 1):
