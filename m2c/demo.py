@@ -35,6 +35,7 @@ from gateway.settings import (
 )
 from m2c import demo_meters
 from m2c.mosquitto import Mosquitto
+from m2c.payments_demo import PaymentsDemo
 from m2c.printing_demo import print_demo
 
 
@@ -62,9 +63,13 @@ async def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
     await asyncio.to_thread(upgrade, engine)
     worker = IngestWorker(BrokerSettings(port=broker.port), engine)
     worker.start()
+    payments = PaymentsDemo(f"http://127.0.0.1:{options.http_port}")  # VNPay and bank sims
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(engine), host="127.0.0.1", port=options.http_port, log_config=None
+            create_app(engine, payments=payments.settings),
+            host="127.0.0.1",
+            port=options.http_port,
+            log_config=None,
         )
     )
     api_task = asyncio.create_task(server.serve())
@@ -100,6 +105,7 @@ async def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
         f"{', '.join(str(p) for p in printed.pngs)}",
         file=out,
     )
+    print("  payments:\n" + await asyncio.to_thread(payments.run, engine), file=out)
     started = time.monotonic()
     try:
         while not stop.is_set():
@@ -121,6 +127,7 @@ async def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
         server.should_exit = True
         await api_task
         worker.stop()
+        payments.stop()
         await sims.aclose()
         broker.stop()
         engine.dispose()

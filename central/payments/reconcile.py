@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Engine, insert, literal, select
+from sqlalchemy import Date, Engine, and_, exists, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -154,34 +154,50 @@ def reconcile_day(
 ) -> dict[str, Any]:
     """Compare one business day of ``channel`` (``bank`` or ``vnpay``) and open exceptions."""
     start, end = _day_bounds(day)
+    line_q = (
+        StatementLineRow.source == channel,
+        StatementLineRow.value_date == day,
+        StatementLineRow.amount > 0,
+    )
+    pay_q = (
+        PaymentRow.channel == channel,
+        PaymentRow.paid_at >= start,
+        PaymentRow.paid_at < end,
+        PaymentRow.status.in_(ledger.COUNTING),
+    )
+    same = and_(
+        PaymentRow.provider_ref == StatementLineRow.ref,
+        PaymentRow.amount == StatementLineRow.amount,
+    )
     with writer(engine) as session:
-        # both sides are of this one business day: the date is a constant, not read per row
+        # exact matches are counted by the database (an index join); only what is left —
+        # a small remainder — is read and matched here
+        count, total = session.execute(
+            select(func.count(), func.coalesce(func.sum(StatementLineRow.amount), 0))
+            .select_from(StatementLineRow)
+            .join(PaymentRow, and_(same, *pay_q))
+            .where(*line_q)
+        ).one()
         lines = session.execute(
             select(
                 StatementLineRow.id,
                 StatementLineRow.ref,
                 StatementLineRow.amount,
                 literal(day, Date),
-            ).where(
-                StatementLineRow.source == channel,
-                StatementLineRow.value_date == day,
-                StatementLineRow.amount > 0,
-            )
+            ).where(*line_q, ~exists().where(same, *pay_q))
         ).all()
         payments = session.execute(
             select(
                 PaymentRow.id, PaymentRow.provider_ref, PaymentRow.amount, literal(day, Date)
-            ).where(
-                PaymentRow.channel == channel,
-                PaymentRow.paid_at >= start,
-                PaymentRow.paid_at < end,
-                PaymentRow.status.in_(ledger.COUNTING),
-            )
+            ).where(*pay_q, ~exists().where(same, *line_q))
         ).all()
         result = matching.reconcile(lines, payments, tolerance=tolerance, window=window)
         _open_exceptions(session, channel, day, result, now=clock())
         session.commit()
-    return {"channel": channel, "day": day.isoformat(), **result.summary()}
+    summary = result.summary()
+    summary["matched"] += int(count)
+    summary["matched_amount"] += int(total)
+    return {"channel": channel, "day": day.isoformat(), **summary}
 
 
 def _open_exceptions(
