@@ -31,6 +31,7 @@ def create_app(
         errors,
         gateways,
         payments_bank,
+        payments_prepaid,
         payments_vnpay,
         readings,
         readings_manual,
@@ -61,6 +62,7 @@ def create_app(
         billing,
         payments_vnpay,
         payments_bank,
+        payments_prepaid,
         payments_api,
     ):
         app.include_router(module.router, prefix="/api/v1")

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from central.billing.bills import BillingError, BillNotFound, BillStateError
 from central.payments import errors as pay
+from central.payments.prepaid import TryLater, WrongPin
 from central.records.errors import Conflict, Invalid, NotFound, RecordsError
 
 
@@ -33,6 +34,11 @@ async def _payment_error(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=404)
     if isinstance(exc, pay.Conflict):
         return JSONResponse({"detail": str(exc)}, status_code=409)
+    if isinstance(exc, WrongPin):
+        return JSONResponse({"detail": str(exc), "tries_left": exc.left}, status_code=403)
+    if isinstance(exc, TryLater):
+        headers = {"Retry-After": str(exc.seconds)}
+        return JSONResponse({"detail": str(exc)}, status_code=429, headers=headers)
     if isinstance(exc, pay.ProviderError):
         return JSONResponse({"detail": str(exc), "code": exc.code}, status_code=502)
     field = exc.field if isinstance(exc, pay.Invalid) else None

@@ -203,3 +203,30 @@ class RemittanceRow(Base):
     note: Mapped[str] = mapped_column(String(300), default="")
     recorded_by: Mapped[str] = mapped_column(String(100))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RechargeBatchRow(Base):
+    """A batch of prepaid recharge cards of one face value."""
+
+    __tablename__ = "recharge_batches"
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    face_value: Mapped[int] = mapped_column(BigInteger)
+    count: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RechargeCardRow(Base):
+    """One card: its number, a salted PBKDF2 hash of its PIN (never the PIN), its state."""
+
+    __tablename__ = "recharge_cards"
+    number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("recharge_batches.id"))
+    face_value: Mapped[int] = mapped_column(BigInteger)
+    pin_salt: Mapped[str] = mapped_column(String(32))
+    pin_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active|redeemed|locked
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    retry_after: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), nullable=True)
+    redeemed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
