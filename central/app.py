@@ -33,6 +33,7 @@ def create_app(
         payments_bank,
         payments_prepaid,
         payments_vnpay,
+        payments_wallet,
         readings,
         readings_manual,
         records,
@@ -63,6 +64,7 @@ def create_app(
         payments_vnpay,
         payments_bank,
         payments_prepaid,
+        payments_wallet,
         payments_api,
     ):
         app.include_router(module.router, prefix="/api/v1")

@@ -64,9 +64,21 @@ class BankSettings(_Section):
         return value
 
 
+class WalletSettings(_Section):
+    """``[payments.wallet]``: a hosted card/wallet gateway on Alipay's page-pay protocol."""
+
+    app_id: str = Field(default="", description="empty = disabled")
+    gateway_url: str = "https://openapi.alipay.com/gateway.do"
+    merchant_private_key: SecretStr = SecretStr("")  # PEM, RSA 2048
+    gateway_public_key: str = ""  # PEM: verifies the notifications
+    notify_url: str = "http://127.0.0.1:8080/api/v1/payments/wallet/notify"
+    return_url: str = "http://127.0.0.1:8080/api/v1/payments/wallet/return"
+
+
 class PaymentsSettings(_Section):
     vnpay: VnpaySettings = VnpaySettings()
     bank: BankSettings = BankSettings()
+    wallet: WalletSettings = WalletSettings()
     sweep_seconds: float = Field(default=30.0, gt=0, description="field cash and querydr")
 
 

@@ -230,3 +230,17 @@ class RechargeCardRow(Base):
     retry_after: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), nullable=True)
     redeemed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class WalletOrderRow(Base):
+    """An order at the hosted card/wallet gateway (Alipay-style page pay), by ``out_trade_no``."""
+
+    __tablename__ = "wallet_orders"
+    out_trade_no: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|paid|closed
+    trade_no: Mapped[str] = mapped_column(String(64), default="")
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
