@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Engine, and_, exists, func, insert, literal, select
+from sqlalchemy import Date, Engine, and_, exists, func, insert, literal, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -170,6 +170,10 @@ def reconcile_day(
         PaymentRow.amount == StatementLineRow.amount,
     )
     with writer(engine) as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # fresh statistics after a big import, or the planner may loop instead of hashing
+            session.execute(text("ANALYZE statement_lines"))
+            session.execute(text("ANALYZE payments"))
         # exact matches are counted by the database (an index join); only what is left —
         # a small remainder — is read and matched here
         count, total = session.execute(

@@ -34,6 +34,7 @@ from central.db.models.records import CustomerRow, UtilityRow
 from central.payments import vnpay, vnpay_orders
 from central.records.customers import BEN_THANH
 from central.settings import PaymentsSettings, VnpaySettings
+from m2c import logs
 from tests.support.central_app import serve
 from tests.support.db import postgres_schema_url
 
@@ -192,6 +193,7 @@ def main() -> int:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--http", action="store_true")
     args = parser.parse_args()
+    logs.configure("warning", json=True)  # one log line per payment would be measured too
     if args.db == "sqlite":
         with tempfile.TemporaryDirectory() as tmp:
             bench(f"sqlite:///{Path(tmp) / 'central.db'}", args.orders, args.http)
