@@ -13,7 +13,15 @@ from pydantic import BaseModel, Field, ValidationError
 
 from central.api.deps import ClockDep, EngineDep, SessionDep
 from central.auth import PrincipalDep, Role, allow, public
-from central.payments import bank, exceptions, reconcile, remittance, reports, statements
+from central.payments import (
+    bank,
+    exceptions,
+    reconcile,
+    rejections,
+    remittance,
+    reports,
+    statements,
+)
 from central.payments.errors import Invalid
 from central.payments.idempotency import writer
 from central.settings import BankSettings
@@ -66,17 +74,21 @@ async def bank_webhook(
             now=clock(),
         )
     except bank.WebhookAuthError as exc:
+        rejections.reject(engine, "bank", str(exc), raw.decode(errors="replace"), now=clock())
         return JSONResponse({"success": False, "detail": str(exc)}, status_code=401)
     try:
         t = TransferIn.model_validate(json.loads(raw))
     except (ValueError, ValidationError) as exc:
-        return JSONResponse({"success": False, "detail": f"bad transfer: {exc}"[:500]}, 422)
+        detail = f"bad transfer: {exc}"[:500]
+        rejections.reject(engine, "bank", detail[:200], raw.decode(errors="replace"), now=clock())
+        return JSONResponse({"success": False, "detail": detail}, 422)
     if t.transferType == "out":
         return JSONResponse({"success": True, "ignored": "outgoing transfer"})
     try:
         local = datetime.strptime(t.transactionDate, "%Y-%m-%d %H:%M:%S")
     except ValueError:
         detail = f"transactionDate {t.transactionDate!r} is not YYYY-MM-DD HH:MM:SS"
+        rejections.reject(engine, "bank", detail, raw.decode(errors="replace"), now=clock())
         return JSONResponse({"success": False, "detail": detail}, 422)
     paid_at = local.replace(tzinfo=UTC) - reconcile.LOCAL
     with writer(engine) as session:
@@ -221,3 +233,9 @@ def record_remittance(
 @router.get("/remittances", dependencies=[READ])
 def remittances(session: SessionDep, day: date) -> list[dict[str, Any]]:
     return remittance.day_view(session, day)
+
+
+@router.get("/rejections", dependencies=[READ])
+def rejected_callbacks(session: SessionDep) -> list[dict[str, Any]]:
+    """Provider callbacks refused at the door, counted by channel and reason."""
+    return rejections.counts(session)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from central.db.models.billing import BillRow
 from central.db.models.payments import VnpayOrderRow
-from central.payments import book, ledger, vnpay
+from central.payments import book, ledger, rejections, vnpay
 from central.payments.errors import Invalid, NotFound
 from central.payments.idempotency import writer
 from central.settings import VnpaySettings
@@ -164,7 +164,16 @@ def apply(
 def ipn(
     engine: Engine, settings: VnpaySettings, params: Mapping[str, str], *, clock: ledger.Clock
 ) -> tuple[str, str]:
-    """VNPay's IPN: the ``(RspCode, Message)`` to answer."""
+    """VNPay's IPN: the ``(RspCode, Message)`` to answer; refusals are counted."""
+    code, message = _ipn(engine, settings, params, clock=clock)
+    if code not in ("00", "02"):
+        rejections.reject(engine, "vnpay", f"IPN {code} {message}", params, now=clock())
+    return code, message
+
+
+def _ipn(
+    engine: Engine, settings: VnpaySettings, params: Mapping[str, str], *, clock: ledger.Clock
+) -> tuple[str, str]:
     try:
         if not vnpay.verify(params, _secret(settings)):
             return "97", "Invalid signature"

@@ -27,7 +27,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from central.db.models.payments import WalletOrderRow
-from central.payments import book, ledger
+from central.payments import book, ledger, rejections
 from central.payments.errors import Invalid
 from central.payments.idempotency import writer
 from central.settings import WalletSettings
@@ -132,12 +132,21 @@ def create_order(
 def notify(
     engine: Engine, settings: WalletSettings, params: Mapping[str, str], *, clock: ledger.Clock
 ) -> str:
-    """The asynchronous notification: ``success`` or ``failure`` (plain text)."""
+    """The asynchronous notification: ``success`` or ``failure`` (plain text); refusals are
+    counted."""
+    answer, why = _notify(engine, settings, params, clock=clock)
+    if answer != "success":
+        rejections.reject(engine, "wallet", why, params, now=clock())
+    return answer
+
+
+def _notify(
+    engine: Engine, settings: WalletSettings, params: Mapping[str, str], *, clock: ledger.Clock
+) -> tuple[str, str]:
     if not verify(params, settings.gateway_public_key):
-        log.warning("wallet.bad_signature", trade=params.get("out_trade_no"))
-        return "failure"
+        return "failure", "bad signature"
     if params.get("app_id") != settings.app_id:
-        return "failure"
+        return "failure", "wrong app_id"
     with writer(engine) as session:
         query = select(WalletOrderRow).where(
             WalletOrderRow.out_trade_no == params.get("out_trade_no", "")
@@ -145,11 +154,13 @@ def notify(
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update()
         order = session.scalar(query)
-        if order is None or params.get("total_amount") != yuan(order.amount):
-            return "failure"
+        if order is None:
+            return "failure", "unknown out_trade_no"
+        if params.get("total_amount") != yuan(order.amount):
+            return "failure", "wrong total_amount"
         status = params.get("trade_status", "")
         if order.status != "pending" or status == "WAIT_BUYER_PAY":
-            return "success"  # already settled, or nothing yet: stop resending
+            return "success", ""  # already settled, or nothing yet: stop resending
         if status in PAID:
             row, _ = book.record(
                 session,
@@ -170,4 +181,4 @@ def notify(
             order.status = "closed"
         order.trade_no = params.get("trade_no", "")[:64]
         session.commit()
-    return "success"
+    return "success", ""

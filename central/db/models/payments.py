@@ -244,3 +244,16 @@ class WalletOrderRow(Base):
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), nullable=True)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PaymentRejectionRow(Base):
+    """A provider callback refused (bad signature, unknown order, wrong amount, malformed):
+    kept with its reason so refusals are counted and can be looked into."""
+
+    __tablename__ = "payment_rejections"
+    __table_args__ = (Index("ix_payment_rejections_channel", "channel", "received_at"),)
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text)  # the request, cut to 2,000 characters
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)

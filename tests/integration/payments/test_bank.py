@@ -55,6 +55,8 @@ def test_webhook_api_key_exact_match_and_duplicates(env: VnpayEnv) -> None:
     assert len(env.client.get(f"/api/v1/customers/{cid}/payments").json()) == 1
     unsigned = env.client.post("/api/v1/payments/bank/webhook", content=bank.payload(t))
     assert unsigned.status_code == 401
+    counted = env.client.get("/api/v1/payments/rejections").json()
+    assert [(r["channel"], r["count"]) for r in counted] == [("bank", 1), ("bank", 1)]
 
 
 def test_webhook_hmac_and_stale_timestamp(env: VnpayEnv) -> None:

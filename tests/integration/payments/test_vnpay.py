@@ -154,6 +154,14 @@ def test_signature_order_and_amount_codes(env: VnpayEnv) -> None:
     unsigned = env.client.get("/api/v1/payments/vnpay/ipn", params={"vnp_TxnRef": "x"})
     assert unsigned.json() == {"RspCode": "97", "Message": "Invalid signature"}
     assert len(_payments(env)) == 1
+    counted = {
+        r["reason"]: r["count"] for r in env.client.get("/api/v1/payments/rejections").json()
+    }
+    assert counted == {
+        "IPN 97 Invalid signature": 2,
+        "IPN 01 Order not found": 1,
+        "IPN 04 Invalid amount": 3,
+    }
 
 
 def test_failed_payment_recorded_as_failed(env: VnpayEnv) -> None:

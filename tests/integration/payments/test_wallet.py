@@ -13,11 +13,12 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from central.app import create_app
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
-from central.payments import wallet
+from central.payments import rejections, wallet
 from central.settings import PaymentsSettings, WalletSettings
 from simulators.payments.wallet import WalletSim, new_key
 from tests.support.broker import free_port
@@ -107,3 +108,7 @@ def test_tampered_and_closed_notifications_pay_nothing(env: Env) -> None:
     assert env.client.get(f"/api/v1/bills/{bill}").json()["state"] == "issued"
     assert env.client.get(f"/api/v1/customers/{cid}/payments").json() == []
     assert wallet.yuan(5) == "5.00"
+    with Session(env.engine) as s:
+        assert [(r["channel"], r["reason"]) for r in rejections.counts(s)] == [
+            ("wallet", "bad signature")
+        ]
