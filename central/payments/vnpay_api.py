@@ -91,8 +91,13 @@ def query_pending(
             if not vnpay.verify_answer(answer, secret, command="querydr"):
                 log.warning("vnpay.querydr_bad_hash", txn_ref=ref)
                 continue
+            if answer.get("vnp_ResponseCode") == "91" and order.expires_at < clock():
+                order.status, order.settled_at = "expired", clock()  # never paid, now too late
+                session.commit()
+                failed += 1
+                continue
             if answer.get("vnp_ResponseCode") != "00" or answer.get("vnp_TxnRef") != ref:
-                continue  # e.g. 91: VNPay has no such transaction (the customer never paid)
+                continue  # e.g. 91 before expiry: VNPay has no transaction yet
             status = answer.get("vnp_TransactionStatus", "")
             if answer.get("vnp_Amount") != str(order.amount * 100):
                 log.error("vnpay.querydr_amount", txn_ref=ref, amount=answer.get("vnp_Amount"))

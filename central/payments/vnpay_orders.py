@@ -183,7 +183,7 @@ def _ipn(
                 return "01", "Order not found"
             if params.get("vnp_Amount") != str(order.amount * 100):
                 return "04", "Invalid amount"
-            if order.status != "pending":
+            if order.status not in ("pending", "expired"):  # money after expiry still lands
                 return "02", "Order already confirmed"
             apply(session, order, params, clock=clock)
             session.commit()

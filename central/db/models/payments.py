@@ -128,7 +128,8 @@ class VnpayOrderRow(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     bill_ids: Mapped[str] = mapped_column(String(400))  # comma-separated, may be empty
     amount: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|paid|failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    # pending | paid | failed | expired (never paid before vnp_ExpireDate)
     response_code: Mapped[str] = mapped_column(String(8), default="")
     transaction_no: Mapped[str] = mapped_column(String(32), default="")
     bank_code: Mapped[str] = mapped_column(String(32), default="")

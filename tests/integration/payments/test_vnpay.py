@@ -10,7 +10,7 @@ import csv
 import io
 import urllib.parse
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -264,6 +264,11 @@ def test_the_sweeper_asks_vnpay_about_silent_orders(env: VnpayEnv) -> None:
         == "pending"
     )  # never paid at VNPay, not expired yet: asked again next time
     assert sweeper.passes == 1
+    later = Sweeper(env.engine, env.settings, clock=lambda: NOW + timedelta(minutes=16))
+    later.run_once()  # past vnp_ExpireDate and VNPay never saw it: the order is over
+    order = env.client.get(f"/api/v1/payments/vnpay/orders/{gone['txn_ref']}").json()
+    assert (order["status"], order["payment_id"]) == ("expired", None)
+    assert _bill(env, b)["state"] == "issued"
 
 
 def test_daily_reconciliation_against_the_vnpay_report(env: VnpayEnv) -> None:
