@@ -3,17 +3,19 @@ check) and its asynchronous notify."""
 
 from __future__ import annotations
 
+from html import escape
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from central.api.deps import ClockDep, EngineDep
+from central.api.deps import ClockDep, EngineDep, SessionDep
 from central.api.payments import answer
 from central.auth import PrincipalDep, Role, allow, public
+from central.db.models.payments import WalletOrderRow
 from central.payments import counter, idempotency, wallet
 from central.settings import WalletSettings
 
@@ -65,3 +67,21 @@ async def notify(request: Request, engine: EngineDep, clock: ClockDep) -> PlainT
     raw = (await request.body()).decode("utf-8", errors="replace")
     params = dict(parse_qsl(raw, keep_blank_values=True))
     return PlainTextResponse(wallet.notify(engine, _settings(request), params, clock=clock))
+
+
+@router.get("/return", dependencies=[public()], response_class=HTMLResponse)
+def return_page(session: SessionDep, out_trade_no: str = "") -> HTMLResponse:
+    """Where the gateway sends the customer back: the order's state; settles nothing (only
+    the signed notify does)."""
+    order = session.get(WalletOrderRow, out_trade_no[:64])
+    state = order.status if order is not None else "unknown"
+    text = {
+        "paid": "Payment received. Thank you.",
+        "pending": "The payment is being confirmed.",
+        "closed": "The payment did not go through.",
+        "unknown": "No such order.",
+    }[state]
+    return HTMLResponse(
+        f"<!doctype html><meta charset=utf-8><h1 data-outcome={state}>{escape(text)}</h1>",
+        status_code=404 if order is None else 200,
+    )

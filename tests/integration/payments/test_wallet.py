@@ -80,6 +80,10 @@ def test_pay_notify_once_and_arrears_check(env: Env) -> None:
     env.sim.wait()
     assert [a for _, a in env.sim.notify_log] == ["success", "success"]  # a repeat, once paid
     assert env.client.get(f"/api/v1/bills/{bill}").json()["state"] == "paid"
+    back = env.client.get(
+        "/api/v1/payments/wallet/return", params={"out_trade_no": order["out_trade_no"]}
+    )
+    assert "data-outcome=paid" in back.text
     pays = env.client.get(f"/api/v1/customers/{cid}/payments").json()
     assert [(p["channel"], p["amount"]) for p in pays] == [("wallet", 88_000)]
     refused = _order(env, "w2", customer_id=cid)
