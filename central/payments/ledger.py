@@ -52,10 +52,10 @@ class AccountBalance:
 
 def lock_account(session: Session, customer_id: int) -> None:
     """Serialise settlements of one account (PostgreSQL row lock; SQLite writers are serial)."""
-    query = select(CustomerRow.id).where(CustomerRow.id == customer_id)
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    session.execute(query)
+        session.execute(
+            select(CustomerRow.id).where(CustomerRow.id == customer_id).with_for_update()
+        )
 
 
 def post(
@@ -149,26 +149,27 @@ def _sync_bills(session: Session, customer_id: int, *, clock: Clock) -> list[Bil
 
 
 def dues_of(session: Session, bills: list[BillRow]) -> dict[int, BillDue]:
-    ids = [b.id for b in bills]
-    adj = dict(
-        session.execute(
-            select(BillAdjustmentRow.bill_id, func.sum(BillAdjustmentRow.amount))
-            .where(BillAdjustmentRow.bill_id.in_(ids))
-            .group_by(BillAdjustmentRow.bill_id)
-        ).all()
+    adj = (
+        select(func.coalesce(func.sum(BillAdjustmentRow.amount), 0))
+        .where(BillAdjustmentRow.bill_id == BillRow.id)
+        .scalar_subquery()
     )
-    alloc = dict(
-        session.execute(
-            select(AllocationRow.bill_id, func.sum(AllocationRow.amount))
-            .where(AllocationRow.bill_id.in_(ids))
-            .group_by(AllocationRow.bill_id)
-        ).all()
+    alloc = (
+        select(func.coalesce(func.sum(AllocationRow.amount), 0))
+        .where(AllocationRow.bill_id == BillRow.id)
+        .scalar_subquery()
     )
+    sums = {
+        i: (int(a or 0), int(p or 0))
+        for i, a, p in session.execute(
+            select(BillRow.id, adj, alloc).where(BillRow.id.in_([b.id for b in bills]))
+        )
+    }
     return {
         b.id: BillDue(
             b.id,
-            0 if b.state == "cancelled" else b.total + int(adj.get(b.id) or 0),
-            int(alloc.get(b.id) or 0),
+            0 if b.state == "cancelled" else b.total + sums[b.id][0],
+            sums[b.id][1],
         )
         for b in bills
     }
@@ -176,26 +177,22 @@ def dues_of(session: Session, bills: list[BillRow]) -> dict[int, BillDue]:
 
 def payment_credits(session: Session, customer_id: int) -> dict[int, int]:
     """Per counting payment of the account: money not on any bill (oldest payment first)."""
-    pays = session.execute(
-        select(PaymentRow.id, PaymentRow.amount)
+    alloc = (
+        select(func.coalesce(func.sum(AllocationRow.amount), 0))
+        .where(AllocationRow.payment_id == PaymentRow.id)
+        .scalar_subquery()
+    )
+    refunds = (
+        select(func.coalesce(func.sum(RefundRow.amount), 0))
+        .where(RefundRow.payment_id == PaymentRow.id, RefundRow.status == "completed")
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(PaymentRow.id, PaymentRow.amount - alloc - refunds)
         .where(PaymentRow.customer_id == customer_id, PaymentRow.status.in_(COUNTING))
         .order_by(PaymentRow.id)
     ).all()
-    ids = [p for p, _ in pays]
-    alloc = _sums(session, AllocationRow.payment_id, AllocationRow.amount, ids)
-    refunds = _sums(session, RefundRow.payment_id, RefundRow.amount, ids, completed=True)
-    return {p: amount - refunds.get(p, 0) - alloc.get(p, 0) for p, amount in pays}
-
-
-def _sums(
-    session: Session, key: object, value: object, ids: list[int], *, completed: bool = False
-) -> dict[int, int]:
-    if not ids:
-        return {}
-    query = select(key, func.sum(value)).where(key.in_(ids)).group_by(key)  # type: ignore[attr-defined, call-overload]
-    if completed:
-        query = query.where(RefundRow.status == "completed")
-    return {k: int(v or 0) for k, v in session.execute(query).all()}
+    return {p: int(credit) for p, credit in rows}
 
 
 def _allocate(session: Session, payment_id: int, bill_id: int, amount: int, now: datetime) -> None:
