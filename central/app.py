@@ -20,7 +20,7 @@ from central.auth import public
 from central.auth.service import Authenticator
 from central.db.engine import make_engine, session_factory
 from central.ingest.health import IngestCollector, Watched, document
-from central.settings import AuthSettings, ChannelsSettings
+from central.settings import AuthSettings, ChannelsSettings, PaymentsSettings
 from central.tariffs.catalog import DEFAULT_DIR, load_dir
 
 
@@ -39,6 +39,7 @@ def create_app(
     auth_settings: AuthSettings | None = None,
     auth_secret: bytes | None = None,
     receipt_keys: Mapping[str, Sequence[str]] | None = None,
+    payments: PaymentsSettings | None = None,
 ) -> FastAPI:
     """The app over ``engine`` (or a database URL). The schema must be migrated already.
 
@@ -46,6 +47,7 @@ def create_app(
     ``auth_secret`` signs access tokens (``central.auth.secret.load`` reads the configured
     one); without it the app makes a random one, and its tokens die with it.
     ``receipt_keys``: the gateways' receipt public keys (settings ``[receipts] keys``).
+    ``payments``: the payment channels' settings (VNPay, bank, wallet).
     """
     from central.api import (
         auth,
@@ -57,6 +59,10 @@ def create_app(
         lists,
         lookup,
         me,
+        payments_bank,
+        payments_prepaid,
+        payments_vnpay,
+        payments_wallet,
         readings,
         readings_manual,
         receipts_verify,
@@ -66,6 +72,9 @@ def create_app(
     )
     from central.api import (
         channels as channels_api,
+    )
+    from central.api import (
+        payments as payments_api,
     )
     from central.api.headers import NoSniffMiddleware
     from central.api.limits import BodyLimitMiddleware
@@ -87,6 +96,7 @@ def create_app(
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.clock = clock
+    app.state.payments = payments or PaymentsSettings()
     app.state.tariff_files = load_dir(tariffs_dir)
     app.state.channels = channels or ChannelsSettings()
     app.state.auth = Authenticator(
@@ -106,6 +116,11 @@ def create_app(
         identities,
         lists,
         billing_lists,
+        payments_vnpay,
+        payments_bank,
+        payments_prepaid,
+        payments_wallet,
+        payments_api,
     ):
         app.include_router(module.router, prefix="/api/v1")
     # these carry their paths themselves (the receipt page lives at /r/, outside /api/v1)

@@ -41,6 +41,7 @@ from gateway.settings import (
 from m2c import demo_meters
 from m2c.demo_channels import ChatDemo
 from m2c.mosquitto import Mosquitto
+from m2c.payments_demo import PaymentsDemo
 from m2c.printing_demo import print_demo
 
 DRAIN_S = 20.0  # at stop, how long central may take to store what the broker took
@@ -128,7 +129,8 @@ async def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
     worker = IngestWorker(BrokerSettings(port=broker.port), engine)
     worker.start()
     chat = ChatDemo(work)
-    app = create_app(engine, channels=chat.settings())
+    payments = PaymentsDemo(f"http://127.0.0.1:{options.http_port}")  # VNPay and bank sims
+    app = create_app(engine, channels=chat.settings(), payments=payments.settings)
     app.state.notifier = chat.start(engine)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=options.http_port, log_config=None)
@@ -176,6 +178,7 @@ async def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
         file=out,
     )
     await chat.converse(engine, base, out=out)
+    print("  payments:\n" + await asyncio.to_thread(payments.run, engine), file=out)
     started = time.monotonic()
     gateway_stopped = False
     try:
@@ -207,6 +210,7 @@ async def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
         await api_task
         worker.stop()
         chat.close()
+        payments.stop()
         await sims.aclose()
         broker.stop()
         engine.dispose()

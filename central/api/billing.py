@@ -5,20 +5,30 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import APIRouter, BackgroundTasks, Request, status
+from fastapi import APIRouter, BackgroundTasks, Header, Request, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from central.api.deps import CatalogDep, ClockDep, OperatorDep, SessionDep, require_account
+from central.api.deps import (
+    CatalogDep,
+    ClockDep,
+    EngineDep,
+    OperatorDep,
+    SessionDep,
+    require_account,
+)
 from central.api.types import IdPath, KeyPath, Last12
 from central.auth import PrincipalDep, Role, allow
 from central.auth.roles import STAFF
 from central.billing import bills, runs
 from central.db.models.billing import BillingSkipRow, BillRow
 from central.db.models.records import CustomerRow, RouteRow, StationRow
+from central.payments import counter, idempotency
 from central.records import customers
 from central.records.errors import Invalid
 from central.tariffs.catalog import Catalog
@@ -244,11 +254,37 @@ def issue_bill(session: SessionDep, clock: ClockDep, bill_id: IdPath) -> BillOut
     return _bill(session, b)
 
 
-@router.post("/bills/{bill_id}/pay", dependencies=[allow(Role.CASHIER, Role.BILLING_CLERK)])
-def pay_bill(session: SessionDep, clock: ClockDep, bill_id: IdPath) -> BillOut:
-    b = bills.mark_paid(session, bill_id, clock=clock)
-    session.commit()
-    return _bill(session, b)
+class PayIn(BaseModel):
+    amount: int = Field(gt=0, le=10**12)
+    method: Literal["cash", "card", "bank_slip"]
+    reference: str = Field(default="", max_length=100)
+
+
+@router.post(
+    "/bills/{bill_id}/pay",
+    dependencies=[allow(Role.CASHIER, Role.OPERATOR, Role.BILLING_CLERK)],
+)
+def pay_bill(
+    engine: EngineDep,
+    clock: ClockDep,
+    principal: PrincipalDep,
+    bill_id: IdPath,
+    body: PayIn,
+    key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> JSONResponse:
+    """A counter payment on this bill, through the ledger (any excess stays as credit)."""
+    k = idempotency.check_key(key)
+
+    def work(session: Session) -> tuple[int, dict[str, Any]]:
+        counter.pay(session, key=k, bill_id=bill_id, taken_by=principal.name, clock=clock,
+                    **body.model_dump())  # fmt: skip
+        session.flush()
+        return 200, _bill(session, bills.get(session, bill_id)).model_dump(mode="json")
+
+    params = {"bill_id": bill_id, **body.model_dump()}
+    result = idempotency.run(engine, "bill-pay", k, params, work, clock=clock)
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+    return JSONResponse(result.body, status_code=result.status_code, headers=headers)
 
 
 @router.post("/bills/{bill_id}/cancel", dependencies=[allow(Role.BILLING_CLERK)])

@@ -19,6 +19,8 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DataError, IntegrityError
 
 from central.billing.bills import BillingError, BillNotFound, BillStateError
+from central.payments import errors as pay
+from central.payments.prepaid import TryLater, WrongPin
 from central.records.errors import Conflict, Invalid, NotFound, RecordsError
 
 log = structlog.get_logger(__name__)
@@ -132,8 +134,25 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _payment_error(_request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, pay.NotFound):
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+    if isinstance(exc, pay.Conflict):
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+    if isinstance(exc, WrongPin):
+        return JSONResponse({"detail": str(exc), "tries_left": exc.left}, status_code=403)
+    if isinstance(exc, TryLater):
+        headers = {"Retry-After": str(exc.seconds)}
+        return JSONResponse({"detail": str(exc)}, status_code=429, headers=headers)
+    if isinstance(exc, pay.ProviderError):
+        return JSONResponse({"detail": str(exc), "code": exc.code}, status_code=502)
+    field = exc.field if isinstance(exc, pay.Invalid) else None
+    return JSONResponse({"detail": str(exc), "field": field}, status_code=422)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(pay.PaymentError, _payment_error)
     app.add_exception_handler(RecordsError, _records_error)
     app.add_exception_handler(BillingError, _billing_error)
     app.add_exception_handler(DataError, _data_error)

@@ -1,8 +1,9 @@
 """Bills after a run: issue, pay, cancel, adjust or credit, cancel and rebill, and the history
 a customer sees (the last 12 bills, consumption for a chart).
 
-States: ``draft`` → ``issued`` → ``paid``; ``draft`` or ``issued`` → ``cancelled``. A paid bill
-is never cancelled: a credit note takes money off it instead.
+States: ``draft`` → ``issued`` → ``partially_paid`` → ``paid``; ``draft`` or ``issued`` →
+``cancelled``. Payments move a bill on, through the ledger (:mod:`central.payments.ledger`);
+a bill with money on it is never cancelled: a credit note takes money off it instead.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from central.billing import compute
 from central.billing.chunk import VIETNAM, Chunk, RunInfo, bill_chunk
 from central.db.models.billing import BillAdjustmentRow, BillRow
+from central.payments import ledger
 from central.tariffs.catalog import Catalog
 
 Clock = Callable[[], datetime]
@@ -55,26 +57,23 @@ def issue(session: Session, bill_id: int, *, clock: Clock) -> BillRow:
     _require(bill, "draft")
     bill.state, bill.issued_at = "issued", clock()
     session.flush()
+    ledger.settle_many(session, [bill.customer_id], clock=clock)  # a credit pays it at once
     return bill
 
 
 def issue_run(session: Session, run_id: int, *, clock: Clock) -> int:
-    """Issue every draft bill of a run; returns how many."""
+    """Issue every draft bill of a run; returns how many. Credits pay the new bills."""
+    customers = session.scalars(
+        select(BillRow.customer_id).where(BillRow.run_id == run_id, BillRow.state == "draft")
+    ).all()
     result = session.execute(
         update(BillRow)
         .where(BillRow.run_id == run_id, BillRow.state == "draft")
         .values(state="issued", issued_at=clock())
     )
     session.flush()
+    ledger.settle_many(session, customers, clock=clock)
     return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def mark_paid(session: Session, bill_id: int, *, clock: Clock) -> BillRow:
-    bill = get(session, bill_id)
-    _require(bill, "issued")
-    bill.state, bill.paid_at = "paid", clock()
-    session.flush()
-    return bill
 
 
 def cancel(session: Session, bill_id: int, *, reason: str, by: str, clock: Clock) -> BillRow:
@@ -83,6 +82,7 @@ def cancel(session: Session, bill_id: int, *, reason: str, by: str, clock: Clock
     bill.state, bill.cancelled_at = "cancelled", clock()
     bill.cancel_reason = f"{reason} (by {by})"[:300]
     session.flush()
+    ledger.settle(session, bill.customer_id, clock=clock)
     return bill
 
 
@@ -101,7 +101,7 @@ def adjust(
 ) -> BillAdjustmentRow:
     """An adjustment (either sign) or a credit note (negative, never below zero)."""
     bill = get(session, bill_id)
-    _require(bill, "draft", "issued", "paid")
+    _require(bill, "draft", "issued", "partially_paid", "paid")
     if kind not in ("adjustment", "credit_note"):
         raise BillStateError(f"unknown adjustment kind {kind!r}")
     if amount == 0:
@@ -115,6 +115,8 @@ def adjust(
     )
     session.add(row)
     session.flush()
+    if bill.state != "draft":
+        ledger.settle(session, bill.customer_id, clock=clock)
     return row
 
 
@@ -192,6 +194,7 @@ def rebill(
     )
     session.add(new)
     session.flush()
+    ledger.settle(session, new.customer_id, clock=clock)
     return new
 
 

@@ -115,6 +115,7 @@ def _serve_api(settings: Any, engine: Any, ingest: Any = None, *, asked: Any = N
             yield
 
     from central.auth.secret import load as load_secret
+    from central.payments.sweeper import Sweeper
 
     _refuse_plaintext(settings)
     app = create_app(
@@ -122,6 +123,7 @@ def _serve_api(settings: Any, engine: Any, ingest: Any = None, *, asked: Any = N
         ingest=ingest,
         receipt_keys=settings.receipts.keys,
         channels=settings.channels,
+        payments=settings.payments,
         auth_settings=settings.auth,
         auth_secret=load_secret(settings.auth),
     )
@@ -135,6 +137,7 @@ def _serve_api(settings: Any, engine: Any, ingest: Any = None, *, asked: Any = N
         ttl=timedelta(seconds=settings.identity.command_ttl_s),
     )
     app.state.notifier = _notifier(settings, writer_sessions(engine))
+    sweeper = Sweeper(engine, settings.payments)  # field cash, VNPay querydr
     tls = settings.http
     server = Server(
         uvicorn.Config(
@@ -158,9 +161,11 @@ def _serve_api(settings: Any, engine: Any, ingest: Any = None, *, asked: Any = N
     app.state.commands.start()
     if app.state.notifier is not None:
         app.state.notifier.start()
+    sweeper.start()
     try:
         asyncio.run(serve())
     finally:
+        sweeper.stop()
         app.state.commands.stop()
         if app.state.notifier is not None:
             app.state.notifier.stop()

@@ -33,8 +33,8 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(app: object) -> Iterator[str]:
-    port = _free_port()
+def serve(app: object, *, port: int | None = None) -> Iterator[str]:
+    port = port or _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")  # type: ignore[arg-type]
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

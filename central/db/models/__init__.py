@@ -8,6 +8,7 @@ from central.db.models import (  # noqa: F401
     ingest,
     meterdata,
     notifications,
+    payments,
     readings,
     records,
     selfservice,

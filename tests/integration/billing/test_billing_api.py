@@ -82,7 +82,14 @@ def test_a_run_by_route_then_the_life_of_a_bill(client: Client, db_url: str) -> 
         ).status_code
         == 409
     )
-    paid = client.post(f"/api/v1/bills/{bid}/pay").json()
+    balance = r.json()["balance"]
+    pay = f"/api/v1/bills/{bid}/pay"
+    part = client.post(
+        pay, json={"amount": 1000, "method": "cash"}, headers={"Idempotency-Key": "p1"}
+    )
+    assert part.json()["state"] == "partially_paid", part.text
+    rest = {"amount": balance - 1000, "method": "card"}
+    paid = client.post(pay, json=rest, headers={"Idempotency-Key": "p2"}).json()
     assert paid["state"] == "paid"
     assert client.post(f"/api/v1/bills/{bid}/cancel", json={"reason": "x" * 5}).status_code == 409
     chart = client.get("/api/v1/customers/4/consumption").json()
