@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import secrets
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
-from central.api.deps import ClockDep, SessionDep
+from central.api.deps import ClockDep, EngineDep, SessionDep
+from central.api.payments import answer
 from central.auth import PrincipalDep, Role, allow, public
 from central.channels.lookup import RateLimiter
 from central.db.models.records import CustomerRow
 from central.notify import subscriptions
+from central.payments import idempotency, vnpay_orders
 from central.selfservice import accounts, otp, views
 from central.service import outages
 from central.service.schemas import OutageOut
@@ -294,6 +298,44 @@ def consumption_chart(session: SessionDep, principal: PrincipalDep, customer_id:
         media_type="image/svg+xml",
         headers={"X-Content-Type-Options": "nosniff"},
     )
+
+
+@router.post("/me/accounts/{customer_id}/pay", status_code=201, dependencies=[CUSTOMER])
+def pay_balance(
+    request: Request,
+    engine: EngineDep,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: PrincipalDep,
+    customer_id: Id,
+    key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> JSONResponse:
+    """Pay the account's open balance by VNPay (seed 001): ``{"txn_ref", "amount",
+    "payment_url"}``. An account that owes nothing is refused (seed 002's arrears check)."""
+    k = idempotency.check_key(key)
+    _mine(session, principal, customer_id)
+    session.close()  # the order is made in its own transaction
+    settings = request.app.state.payments.vnpay
+    ip = request.client.host if request.client else "127.0.0.1"
+
+    def work(db: Session) -> tuple[int, dict[str, Any]]:
+        order = vnpay_orders.create(
+            db,
+            settings,
+            bill_ids=[],
+            customer_id=customer_id,
+            ip_addr=ip,
+            by=principal.name,
+            clock=clock,
+        )
+        return 201, {
+            "txn_ref": order.txn_ref,
+            "amount": order.amount,
+            "payment_url": order.payment_url,
+        }
+
+    params = {"customer_id": customer_id}
+    return answer(idempotency.run(engine, "self-pay", k, params, work, clock=clock))
 
 
 @router.get("/me/outages", dependencies=[CUSTOMER])

@@ -11,9 +11,11 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from central.api.deps import ClockDep, EngineDep, SessionDep
+from central.api.deps import ClockDep, EngineDep, SessionDep, require_account
 from central.api.payments import answer
 from central.auth import PrincipalDep, Role, allow, public
+from central.auth.scope import is_customer_only
+from central.db.models.billing import BillRow
 from central.payments import book, counter, idempotency, vnpay_api, vnpay_orders
 from central.settings import VnpaySettings
 
@@ -75,6 +77,12 @@ def create_order(
         cid = body.customer_id
         if not body.bill_ids and (cid is not None or body.account_no):
             cid = counter.resolve_customer(session, cid, body.account_no)
+        if is_customer_only(principal):  # a customer pays only for its own accounts
+            owners = {cid} if cid is not None else set()
+            bills = (session.get(BillRow, b) for b in body.bill_ids)
+            owners |= {bill.customer_id for bill in bills if bill is not None}
+            for owner in owners:
+                require_account(session, principal, owner)
         order = vnpay_orders.create(
             session,
             settings,

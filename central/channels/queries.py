@@ -1,4 +1,5 @@
-"""What a customer may read about an account: payments made and the amount due."""
+"""What a customer may read about an account: payments made and the amount due, from the
+ledger (``central.payments``)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central.billing import bills
-from central.db.models.billing import BillRow
+from central.db.models.payments import PaymentRow
+from central.payments import ledger
 
 OPEN_STATES = ("issued", "partially_paid")
+COUNTED = ("completed", "partially_refunded", "refunded")  # money that was received
 
 
 @dataclass(frozen=True)
@@ -23,28 +25,16 @@ class Payment:
 
 
 def payments(session: Session, customer_id: int, *, n: int = 5) -> list[Payment]:
-    """The account's last ``n`` payments, newest first."""
+    """The account's last ``n`` payments received, newest first (failed ones never show)."""
     rows = session.scalars(
-        select(BillRow)
-        .where(BillRow.customer_id == customer_id, BillRow.paid_at.is_not(None))
-        .order_by(BillRow.paid_at.desc())
+        select(PaymentRow)
+        .where(PaymentRow.customer_id == customer_id, PaymentRow.status.in_(COUNTED))
+        .order_by(PaymentRow.paid_at.desc(), PaymentRow.id.desc())
         .limit(n)
     )
-    return [
-        Payment(b.paid_at.date(), bills.balance(session, b), b.currency, "")
-        for b in rows
-        if b.paid_at is not None
-    ]
+    return [Payment(p.paid_at.date(), p.amount, p.currency, p.method) for p in rows]
 
 
 def amount_due(session: Session, customer_id: int) -> tuple[int, str]:
-    """What the account owes on its open bills, and in which currency."""
-    rows = list(
-        session.scalars(
-            select(BillRow).where(
-                BillRow.customer_id == customer_id, BillRow.state.in_(OPEN_STATES)
-            )
-        )
-    )
-    currency = rows[0].currency if rows else "VND"
-    return sum(bills.balance(session, b) for b in rows), currency
+    """What the account owes now, after its payments and credit (VND)."""
+    return max(ledger.balance(session, customer_id).owed, 0), "VND"

@@ -46,6 +46,10 @@ _VI = {
         "tiêu thụ {consumption}, tổng tiền {total}."
     ),
     "bill_subject": "Thông báo tiền nước danh bộ {account}",
+    "payment_notice": (
+        "Đã nhận thanh toán {amount} cho danh bộ {account} ngày {day}. Cảm ơn Quý khách."
+    ),
+    "payment_subject": "Xác nhận thanh toán danh bộ {account}",
     "outage_notice": "Thông báo {kind} khu vực {area}: từ {start} đến {end}. {reason}",
     "outage_subject": "Thông báo {kind} khu vực {area}",
     "outage_planned": "tạm ngưng cung cấp theo kế hoạch",
@@ -97,6 +101,8 @@ _ZH = {
         "户号 {account} 账期 {start:%Y-%m-%d}至{end:%Y-%m-%d}：用量 {consumption}，金额 {total}。"
     ),
     "bill_subject": "户号 {account} 账单通知",
+    "payment_notice": "已收到户号 {account} 的缴费 {amount}（{day}）。谢谢！",
+    "payment_subject": "户号 {account} 缴费确认",
     "outage_notice": "{kind}通知（{area}）：{start} 至 {end}。{reason}",
     "outage_subject": "{area}{kind}通知",
     "outage_planned": "计划停电",

@@ -11,7 +11,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from central.notify.delivery import deliver_due
 from central.notify.senders import Sender
-from central.notify.sweeps import sweep_bill_notices, sweep_outage_notices
+from central.notify.sweeps import (
+    sweep_bill_notices,
+    sweep_outage_notices,
+    sweep_payment_notices,
+)
 
 log = structlog.get_logger("central.notify")
 
@@ -70,6 +74,9 @@ class Notifier:
         with self._sessions() as session:
             queued = sweep_bill_notices(session, clock=self._clock, chat_locales=self._chat_locales)
             queued += sweep_outage_notices(
+                session, clock=self._clock, chat_locales=self._chat_locales
+            )
+            queued += sweep_payment_notices(
                 session, clock=self._clock, chat_locales=self._chat_locales
             )
             session.commit()

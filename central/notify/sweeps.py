@@ -18,12 +18,14 @@ from central.channels.texts import money, text
 from central.db.models.billing import BillRow
 from central.db.models.channels import ChatBindingRow
 from central.db.models.notifications import NotificationRow, SubscriptionRow
+from central.db.models.payments import PaymentRow
 from central.db.models.records import CustomerRow, RouteRow
 from central.db.models.service import OutageAreaRow, OutageRow
 from central.notify.queue import Message, queue
 
 Clock = Callable[[], datetime]
 NOTICE_STATES = ("issued", "partially_paid", "paid")
+PAID = ("completed", "partially_refunded", "refunded")  # money that was received
 
 
 def _not_yet(channel: Any, address: Any, key: Any) -> ColumnElement[bool]:
@@ -228,3 +230,57 @@ def outage_notice(locale: str, outage: OutageRow) -> str:
         end=(outage.expected_restore_at + local).strftime(fmt),
         reason=outage.reason,
     )
+
+
+def sweep_payment_notices(
+    session: Session,
+    *,
+    clock: Clock,
+    chat_locales: dict[str, str] | None = None,
+    lookback: timedelta = timedelta(days=7),
+) -> int:
+    """Queue a receipt notice of every payment received within ``lookback`` to every chat
+    registration and ``payment`` subscription of its account made before it; once each."""
+    since = clock() - lookback
+    found = session.execute(
+        select(PaymentRow, CustomerRow.account_no)
+        .join(CustomerRow, CustomerRow.id == PaymentRow.customer_id)
+        .where(PaymentRow.received_at >= since, PaymentRow.status.in_(PAID))
+    ).all()
+    messages: list[Message] = []
+    for payment, account in found:
+        key = f"payment:{payment.id}"
+
+        def say(locale: str, p: PaymentRow = payment, a: str = account) -> str:
+            day = p.paid_at.date().strftime("%d/%m/%Y" if locale == "vi" else "%Y-%m-%d")
+            return text(
+                locale, "payment_notice", amount=money(p.amount, p.currency), account=a, day=day
+            )
+
+        for platform, locale in (chat_locales or {}).items():
+            users = session.scalars(
+                select(ChatBindingRow.chat_user).where(
+                    ChatBindingRow.platform == platform,
+                    ChatBindingRow.customer_id == payment.customer_id,
+                    ChatBindingRow.created_at <= payment.received_at,
+                )
+            )
+            messages += [Message(platform, u, key, say(locale)) for u in users]
+        subs = session.scalars(
+            select(SubscriptionRow).where(
+                SubscriptionRow.customer_id == payment.customer_id,
+                SubscriptionRow.topics.contains("payment"),
+                SubscriptionRow.created_at <= payment.received_at,
+            )
+        )
+        messages += [
+            Message(
+                s.channel,
+                s.address,
+                key,
+                say(s.locale),
+                subject=text(s.locale, "payment_subject", account=account),
+            )
+            for s in subs
+        ]
+    return queue(session, messages, clock=clock)

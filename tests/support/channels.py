@@ -11,12 +11,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from central.app import create_app
+from central.billing import bills
 from central.db.engine import make_engine, writer_sessions
 from central.db.migrate import upgrade
 from central.db.models.billing import BillRow
 from central.db.models.records import CustomerRow, RouteRow, UtilityRow
 from central.notify.notifier import Notifier
 from central.notify.senders import WeChatSender, ZaloSender
+from central.payments import counter
 from central.records.customers import BEN_THANH
 from central.settings import ChannelsSettings, WeChatSettings, ZaloSettings
 from simulators.chat.platform import PlatformSim
@@ -74,6 +76,8 @@ def add_bill(
     state: str = "issued",
     issued_at: datetime | None = None,
 ) -> BillRow:
+    """A bill for 30 days from ``start``: a draft; or issued (charged on the ledger) at
+    ``issued_at``; or ``paid``: issued, then paid in cash at the counter ten days later."""
     end = start + timedelta(days=30)
     bill = BillRow(
         customer_id=customer.id,
@@ -89,12 +93,25 @@ def add_bill(
         tax_total=0,
         total=total,
         currency="VND",
-        state=state,
+        state="draft",
         created_at=datetime.combine(end, datetime.min.time(), UTC),
-        issued_at=issued_at if state != "draft" else None,
-        paid_at=issued_at + timedelta(days=10) if state == "paid" and issued_at else None,
     )
     session.add(bill)
+    session.flush()
+    if state == "draft":
+        return bill
+    when = issued_at or datetime.combine(end + timedelta(days=2), datetime.min.time(), UTC)
+    bills.issue(session, bill.id, clock=lambda: when)
+    if state == "paid":
+        counter.pay(
+            session,
+            key=f"seed-{bill.id}",
+            amount=total,
+            method="cash",
+            taken_by="cashier",
+            bill_id=bill.id,
+            clock=lambda: when + timedelta(days=10),
+        )
     session.flush()
     return bill
 

@@ -22,6 +22,7 @@ from central.db.models.records import RouteRow, StationRow, UtilityRow
 from central.notify import subscriptions
 from central.notify.notifier import Notifier
 from central.notify.senders import EmailSender, SmsSender, ZaloSender
+from central.payments import counter
 from central.records.customers import BEN_THANH
 from central.service import outages
 from central.service.schemas import OutageIn
@@ -97,7 +98,7 @@ def rig(db_url: str, tmp_path: Path) -> Iterator[Rig]:
                 subscriptions.SubscriptionIn(
                     channel=channel,
                     address=address,  # type: ignore[arg-type]
-                    topics=["bill", "outage"],
+                    topics=["bill", "outage", "payment"],
                 ),
                 by="clerk",
                 clock=lambda: NOW - timedelta(days=1),
@@ -187,3 +188,27 @@ def test_an_address_the_mail_server_refuses_fails_at_once(rig: Rig, tmp_path: Pa
     assert [(r.state, r.attempts) for r in email] == [("failed", 1)]
     assert "recipient refused" in email[0].last_error
     assert {r.state for r in outbox(rig) if r.channel != "email"} == {"sent"}
+
+
+def test_a_payment_is_acknowledged_once_by_every_channel(rig: Rig) -> None:
+    issue_bill(rig)
+    rig.notifier().run_once()  # the bill's notices
+    with rig.sessions() as s:  # type: ignore[operator]
+        bill = s.scalars(select(BillRow)).one()
+        counter.pay(
+            s,
+            key="counter-1",
+            amount=100_000,
+            method="cash",
+            taken_by="cashier",
+            bill_id=bill.id,
+            clock=rig.clock,
+        )
+        s.commit()
+    assert rig.notifier().run_once() == 3  # chat, e-mail, SMS
+    assert rig.notifier().run_once() == 0  # and never again
+    receipts = [m for m in rig.mail.wait(2) if m["Subject"].startswith("Xác nhận thanh toán")]
+    assert len(receipts) == 1
+    assert "Đã nhận thanh toán 100.000 đ cho danh bộ 01234567891" in receipts[0].get_content()
+    chat = [s.text for s in rig.platform.conversation.lines("z1")]
+    assert sum("Đã nhận thanh toán" in t for t in chat) == 1

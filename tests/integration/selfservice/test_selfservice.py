@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
 from central.db.engine import writer_sessions
@@ -18,7 +19,7 @@ from central.db.models.records import UtilityRow
 from central.notify.notifier import Notifier
 from central.notify.senders import SmsSender
 from central.records.customers import BEN_THANH
-from central.settings import SmsSettings
+from central.settings import PaymentsSettings, SmsSettings, VnpaySettings
 from simulators.chat.platform import PlatformSim
 from tests.support.central_app import Central, central_server
 from tests.support.channels import add_bill, add_customer
@@ -205,3 +206,31 @@ def test_a_forgotten_password_is_reset_with_a_code(rig: Rig) -> None:
     assert old.status_code == 401
     fresh = rig.client.post("/api/v1/auth/token", data={"username": "khach.an", "password": new})
     assert fresh.status_code == 200
+
+
+def test_a_customer_pays_its_open_balance_by_vnpay_and_nothing_when_it_owes_nothing(
+    rig: Rig,
+) -> None:
+    rig.central.app.state.payments = PaymentsSettings(
+        vnpay=VnpaySettings(tmn_code="M2CTEST1", hash_secret=SecretStr("k" * 32))
+    )
+    auth = register(rig, ACCOUNTS[0], "khach.an")
+    assert bind(rig, auth, ACCOUNTS[1]).status_code == 200  # an account without bills
+    cid, empty, stranger = (rig.ids[a] for a in (ACCOUNTS[0], ACCOUNTS[1], ACCOUNTS[6]))
+    pay = f"/api/v1/me/accounts/{cid}/pay"
+    assert rig.client.post(pay, headers=auth).status_code == 422  # no Idempotency-Key
+    first = rig.client.post(pay, headers={**auth, "Idempotency-Key": "k-1"})
+    assert first.status_code == 201, first.text
+    assert first.json()["amount"] == 112_000  # the one open bill
+    assert "vnp_Amount=11200000" in first.json()["payment_url"]
+    again = rig.client.post(pay, headers={**auth, "Idempotency-Key": "k-1"})
+    assert again.json()["txn_ref"] == first.json()["txn_ref"]
+    nothing = rig.client.post(
+        f"/api/v1/me/accounts/{empty}/pay", headers={**auth, "Idempotency-Key": "k-2"}
+    )
+    assert nothing.status_code == 422
+    assert "owes nothing" in nothing.text
+    other = rig.client.post(
+        f"/api/v1/me/accounts/{stranger}/pay", headers={**auth, "Idempotency-Key": "k-3"}
+    )
+    assert other.status_code == 404
