@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -22,15 +22,24 @@ FAST = {"timeout_ms": 150}
 
 
 async def _poll(
-    config: dict[str, object], seconds: float
+    config: dict[str, object],
+    seconds: float,
+    *,
+    until: Callable[[list[Reading]], bool] | None = None,
+    limit: float = 120.0,
 ) -> tuple[list[Reading], list[HealthEvent], dict[str, object], CollectorRegistry]:
+    """Poll for ``seconds``; with ``until``, for as long as it takes the readings to satisfy
+    it (at most ``limit``: a busy machine polls slower, never differently)."""
     cfg = PollingConfig.model_validate(config)
     got: list[Reading] = []
     events: list[HealthEvent] = []
     registry = CollectorRegistry()
+    enough = asyncio.Event()
 
     async def sink(readings: Sequence[Reading]) -> None:
         got.extend(readings)
+        if until is not None and until(got):
+            enough.set()
 
     (sched,) = build_schedulers(
         cfg.buses,
@@ -40,7 +49,10 @@ async def _poll(
         backoff=Backoff(down_after=3, initial_s=30, max_s=30),
     )
     task = asyncio.create_task(sched.run())
-    await asyncio.sleep(seconds)
+    if until is None:
+        await asyncio.sleep(seconds)
+    else:
+        await asyncio.wait_for(enough.wait(), limit)
     sched.stop()
     await asyncio.wait_for(task, 5)
     return got, events, dict(sched.health()), registry
@@ -140,7 +152,16 @@ async def test_tcp_meters_concurrently_with_rollover_flag_and_a_dead_host() -> N
                 }
             ]
         }
-        got, _events, health, _ = await _poll(config, 2.0)
+
+        def six_rounds_and_the_rollover(readings: list[Reading]) -> bool:
+            counts = {f"t{u}": 0 for u in range(1, 11)}
+            for r in readings:
+                if r.meter_id in counts and r.quantity == "frequency":
+                    counts[r.meter_id] += 1
+            rolled = any(r.meter_id == "roll" and "overflow" in r.quality for r in readings)
+            return min(counts.values()) >= 6 and rolled
+
+        got, _events, health, _ = await _poll(config, 2.0, until=six_rounds_and_the_rollover)
     counts = {f"t{u}": 0 for u in range(1, 11)}
     for r in got:
         if r.meter_id in counts and r.quantity == "frequency":
