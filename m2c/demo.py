@@ -178,7 +178,10 @@ async def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
         file=out,
     )
     await chat.converse(engine, base, out=out)
-    print("  payments:\n" + await asyncio.to_thread(payments.run, engine), file=out)
+    print(
+        "  payments:\n" + await asyncio.to_thread(lambda: payments.run(engine, api_key=key)),
+        file=out,
+    )
     started = time.monotonic()
     gateway_stopped = False
     try:

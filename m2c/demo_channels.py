@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
 
 from central.billing import bills
 from central.db.engine import writer_sessions
@@ -98,7 +97,7 @@ class ChatDemo:
 
 def _seed(engine: Engine) -> None:
     now = datetime.now(UTC)
-    with Session(engine) as s:
+    with writer_sessions(engine)() as s:  # the API and the sweepers write meanwhile
         if s.get(UtilityRow, BEN_THANH.code) is None:
             s.add(UtilityRow(**BEN_THANH.model_dump()))
             s.flush()

@@ -12,20 +12,26 @@ and the bank statement.
 from __future__ import annotations
 
 import secrets
+import tempfile
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import SecretStr
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
 
+from central.db.engine import writer_sessions
 from central.db.models.billing import BillRow
 from central.db.models.records import CustomerRow, UtilityRow
+from central.identity.enrollment import enroll
 from central.ingest.store import store
 from central.payments import field
 from central.records.customers import BEN_THANH
 from central.settings import BankSettings, PaymentsSettings, VnpaySettings
 from contract import mqtt as contract
+from contract.command_signature import public_key_text
+from contract.receipt_signature import ReceiptFields, sign_receipt, signature_of
 from simulators.payments.bank import GMT7, BankSim
 from simulators.payments.vnpay import VnpaySim
 
@@ -61,7 +67,7 @@ class PaymentsDemo:
     def _seed(self, engine: Engine) -> list[int]:
         now = datetime.now(UTC)
         ids = []
-        with Session(engine) as s:
+        with writer_sessions(engine)() as s:  # the sweepers write meanwhile
             if s.get(UtilityRow, BEN_THANH.code) is None:
                 s.add(UtilityRow(**BEN_THANH.model_dump()))
             for account, name, total in BILLS:
@@ -101,10 +107,41 @@ class PaymentsDemo:
             s.commit()
         return ids
 
-    def run(self, engine: Engine) -> str:
+    def _field_receipt(self, engine: Engine, bill_id: str) -> contract.FieldPayment:
+        """A cashier's receipt as the demo gateway signs it, its key enrolled at central (a
+        receipt that does not verify would be quarantined, never counted)."""
+        key = Ed25519PrivateKey.generate()
+        with tempfile.TemporaryDirectory() as tmp:
+            enroll(
+                engine,
+                "demo-gw",
+                public_key_text(key.public_key()),
+                password_file=Path(tmp) / "gateways.passwd",
+                now=datetime.now(UTC),
+                note="demo",
+            )
+        now = datetime.now(UTC).replace(microsecond=0)
+        account, amount = BILLS[2][0], BILLS[2][2]
+        fields = ReceiptFields("demo-gw", "BN-0001", account, bill_id, amount, "cash", now,
+                               "thu-ngan-demo")  # fmt: skip
+        return contract.FieldPayment(
+            payment_id=f"demo-{secrets.token_hex(4)}",
+            account=account,
+            bill_id=bill_id,
+            amount=amount,
+            receipt_no="BN-0001",
+            cashier="thu-ngan-demo",
+            ts=now,
+            signature=signature_of(sign_receipt(fields, key)),
+        )
+
+    def run(self, engine: Engine, *, api_key: str) -> str:
+        """Pay three bills three ways and reconcile the day; the API is called with
+        ``api_key`` (an operator's or admin's key)."""
         vn_bill, qr_bill, cash_bill = self._seed(engine)
         out = []
-        with httpx.Client(base_url=self.base, timeout=30) as api:
+        headers = {"X-API-Key": api_key}
+        with httpx.Client(base_url=self.base, timeout=30, headers=headers) as api:
             order = api.post(
                 "/api/v1/payments/vnpay/orders",
                 json={"bill_ids": [vn_bill]},
@@ -124,18 +161,7 @@ class PaymentsDemo:
                     contract.FieldPaymentBatch(
                         gateway_id="demo-gw",
                         seq=1,
-                        payments=(
-                            contract.FieldPayment(
-                                payment_id=f"demo-{secrets.token_hex(4)}",
-                                account=BILLS[2][0],
-                                bill_id=str(cash_bill),
-                                amount=BILLS[2][2],
-                                receipt_no="BN-0001",
-                                cashier="thu-ngan-demo",
-                                ts=datetime.now(UTC),
-                                signature="demo",
-                            ),
-                        ),
+                        payments=(self._field_receipt(engine, str(cash_bill)),),
                     )
                 ],
             )

@@ -6,10 +6,12 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from central.app import create_app
+from central.auth import Role
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
 from central.payments import ledger
 from m2c.payments_demo import PaymentsDemo
+from tests.support.auth import api_key
 from tests.support.broker import free_port
 from tests.support.central_app import serve
 
@@ -22,7 +24,7 @@ def test_the_demo_pays_three_bills_and_reconciles(db_url: str) -> None:
     try:
         app = create_app(engine, payments=demo.settings)
         with serve(app, port=port):
-            text = demo.run(engine)
+            text = demo.run(engine, api_key=api_key(engine, Role.ADMIN, name="demo"))
     finally:
         demo.stop()
     assert text.count(": paid") == 3, text
