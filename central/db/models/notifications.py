@@ -48,6 +48,8 @@ class NotificationRow(Base):
     __table_args__ = (
         UniqueConstraint("channel", "address", "dedupe_key"),
         Index("ix_notification_outbox_due", "state", "next_attempt_at"),
+        # delivery reads a channel's pending messages in id order, a batch after the last
+        Index("ix_notification_outbox_pending", "state", "channel", "id"),
     )
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(String(16))

@@ -96,11 +96,15 @@ def upgrade() -> None:
     op.create_index(
         "ix_notification_outbox_due", "notification_outbox", ["state", "next_attempt_at"]
     )
+    op.create_index(
+        "ix_notification_outbox_pending", "notification_outbox", ["state", "channel", "id"]
+    )
     op.create_index("ix_bills_issued_at", "bills", ["issued_at"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_bills_issued_at", table_name="bills")
+    op.drop_index("ix_notification_outbox_pending", table_name="notification_outbox")
     op.drop_index("ix_notification_outbox_due", table_name="notification_outbox")
     op.drop_table("notification_outbox")
     op.drop_index("ix_subscriptions_customer", table_name="subscriptions")
