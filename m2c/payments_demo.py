@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from central.auth import Role, apikeys
 from central.db.models.billing import BillRow
 from central.db.models.records import CustomerRow, UtilityRow
 from central.ingest.store import store
@@ -104,7 +105,16 @@ class PaymentsDemo:
     def run(self, engine: Engine) -> str:
         vn_bill, qr_bill, cash_bill = self._seed(engine)
         out = []
-        with httpx.Client(base_url=self.base, timeout=30) as api:
+        with Session(engine) as session:  # the clerk's credential for this run
+            _row, key = apikeys.create(
+                session,
+                f"payments-demo-{secrets.token_hex(3)}",
+                [Role.ADMIN],
+                clock=lambda: datetime.now(UTC),
+            )
+            session.commit()
+        headers = {"X-API-Key": key}
+        with httpx.Client(base_url=self.base, headers=headers, timeout=30) as api:
             order = api.post(
                 "/api/v1/payments/vnpay/orders",
                 json={"bill_ids": [vn_bill]},
