@@ -12,9 +12,12 @@ and the bank statement.
 from __future__ import annotations
 
 import secrets
+import tempfile
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import SecretStr
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -22,11 +25,14 @@ from sqlalchemy.orm import Session
 from central.auth import Role, apikeys
 from central.db.models.billing import BillRow
 from central.db.models.records import CustomerRow, UtilityRow
+from central.identity.enrollment import enroll
 from central.ingest.store import store
 from central.payments import field
 from central.records.customers import BEN_THANH
 from central.settings import BankSettings, PaymentsSettings, VnpaySettings
 from contract import mqtt as contract
+from contract.command_signature import public_key_text
+from contract.receipt_signature import ReceiptFields, sign_receipt, signature_of
 from simulators.payments.bank import GMT7, BankSim
 from simulators.payments.vnpay import VnpaySim
 
@@ -35,6 +41,8 @@ BILLS = (
     ("01000000902", "Trần Thị Lan", 120_000),
     ("01000000903", "Nguyễn Văn Bình", 95_000),
 )
+
+DEMO_GATEWAY = "demo-gw"  # the field gateway whose cashier takes the third bill's cash
 
 
 class PaymentsDemo:
@@ -128,27 +136,7 @@ class PaymentsDemo:
             out.append(f"VNPay order {ref} for bill {vn_bill}: {order['amount']:,} VND")
             t = self.bank.credit(BILLS[1][2], f"CT DEN TT {BILLS[1][0]} tien nuoc")
             out.append(f"VietQR transfer {t.ref} for bill {qr_bill}: {t.amount:,} VND")
-            store(
-                engine,
-                [
-                    contract.FieldPaymentBatch(
-                        gateway_id="demo-gw",
-                        seq=1,
-                        payments=(
-                            contract.FieldPayment(
-                                payment_id=f"demo-{secrets.token_hex(4)}",
-                                account=BILLS[2][0],
-                                bill_id=str(cash_bill),
-                                amount=BILLS[2][2],
-                                receipt_no="BN-0001",
-                                cashier="thu-ngan-demo",
-                                ts=datetime.now(UTC),
-                                signature="demo",
-                            ),
-                        ),
-                    )
-                ],
-            )
+            store(engine, [_field_cash(engine, cash_bill)])
             field.sweep(engine, clock=lambda: datetime.now(UTC))
             out.append(f"field cash receipt BN-0001 for bill {cash_bill}: {BILLS[2][2]:,} VND")
             for bill in (vn_bill, qr_bill, cash_bill):
@@ -173,3 +161,34 @@ class PaymentsDemo:
             ).json()
             out.append(f"collections {today} by channel: {rep['totals']['channel']}")
         return "\n".join(f"  {line}" for line in out)
+
+
+def _field_cash(engine: Engine, bill_id: int) -> contract.FieldPaymentBatch:
+    """The demo gateway's cash receipt for ``bill_id``, signed with a receipt key enrolled at
+    central for this run (central counts a field payment only when its signature verifies)."""
+    key = Ed25519PrivateKey.generate()
+    now = datetime.now(UTC)
+    with tempfile.TemporaryDirectory() as work:  # the broker's password file is not used here
+        enroll(
+            engine,
+            DEMO_GATEWAY,
+            public_key_text(key.public_key()),
+            password_file=Path(work) / "gateways.passwd",
+            now=now,
+            note="payments demo",
+        )
+    account, _name, amount = BILLS[2]
+    fields = ReceiptFields(
+        DEMO_GATEWAY, "BN-0001", account, str(bill_id), amount, "cash", now, "thu-ngan-demo"
+    )
+    payment = contract.FieldPayment(
+        payment_id=f"demo-{secrets.token_hex(4)}",
+        account=account,
+        bill_id=str(bill_id),
+        amount=amount,
+        receipt_no="BN-0001",
+        cashier="thu-ngan-demo",
+        ts=now,
+        signature=signature_of(sign_receipt(fields, key)),
+    )
+    return contract.FieldPaymentBatch(gateway_id=DEMO_GATEWAY, seq=1, payments=(payment,))

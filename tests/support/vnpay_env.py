@@ -27,6 +27,7 @@ TMN = "M2CTEST1"
 SECRET = "S3cr3tHashForTestsOnly0123456789"
 BANK_KEY = "bank-api-key-for-tests-0001"
 BANK_HMAC = "bank-hmac-secret-for-tests-0001"
+CLERK = "payments-clerk"  # the name of the API key the env's client sends
 
 
 @dataclass
@@ -77,7 +78,7 @@ def vnpay_env(db_url: str, *, now: datetime, faults: IpnFaults | None = None) ->
             bank=BankSettings(api_key=SecretStr(BANK_KEY), hmac_secret=SecretStr(BANK_HMAC)),
         )
         app = create_app(engine, clock=lambda: now, payments=settings)
-        admin = key_headers(engine, Role.ADMIN)
+        admin = key_headers(engine, Role.ADMIN, name=CLERK)
         with (
             serve(app) as base,
             httpx.Client(base_url=base, headers=admin, timeout=30) as client,

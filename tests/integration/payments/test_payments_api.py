@@ -13,18 +13,29 @@ from httpx import Client
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from central.auth import Role
 from central.db.engine import make_engine
 from central.db.models.payments import PaymentRow
 from central.ingest.store import store
 from central.payments import field
 from contract import mqtt as contract
-from tests.support.central_app import central_client
+from tests.support.auth import key_headers
+from tests.support.central_app import central_server
 from tests.support.payments_seed import NOW, add_bill, add_customer, clock
+
+CLERK = "counter-clerk"  # the API key the clerk's client sends
 
 
 @pytest.fixture
 def client(db_url: str) -> Iterator[Client]:
-    with central_client(db_url, now=NOW) as c:
+    with (
+        central_server(db_url, now=NOW) as central,
+        Client(
+            base_url=central.base,
+            headers=key_headers(central.engine, Role.ADMIN, name=CLERK),
+            timeout=30,
+        ) as c,
+    ):
         yield c
 
 
@@ -56,7 +67,7 @@ def test_counter_payment_idempotency(client: Client, db_url: str) -> None:
     )
     assert other.status_code == 409
     assert first.json()["allocations"] == [{"bill_id": bill, "amount": 50_000}]
-    assert first.json()["taken_by"] == "anonymous"  # the principal that took it
+    assert first.json()["taken_by"] == f"key:{CLERK}"  # the principal that took it
 
     def post(_: int) -> int:
         r = client.post("/api/v1/payments", json=body, headers={"Idempotency-Key": "k-2"})
