@@ -41,6 +41,8 @@ BILLS = (
     ("01000000903", "Nguyễn Văn Bình", 95_000),
 )
 
+DEMO_GATEWAY = "demo-gw"  # the field gateway whose cashier takes the third bill's cash
+
 
 class PaymentsDemo:
     def __init__(self, base: str) -> None:
@@ -114,7 +116,7 @@ class PaymentsDemo:
         with tempfile.TemporaryDirectory() as tmp:
             enroll(
                 engine,
-                "demo-gw",
+                DEMO_GATEWAY,
                 public_key_text(key.public_key()),
                 password_file=Path(tmp) / "gateways.passwd",
                 now=datetime.now(UTC),
@@ -122,7 +124,7 @@ class PaymentsDemo:
             )
         now = datetime.now(UTC).replace(microsecond=0)
         account, amount = BILLS[2][0], BILLS[2][2]
-        fields = ReceiptFields("demo-gw", "BN-0001", account, bill_id, amount, "cash", now,
+        fields = ReceiptFields(DEMO_GATEWAY, "BN-0001", account, bill_id, amount, "cash", now,
                                "thu-ngan-demo")  # fmt: skip
         return contract.FieldPayment(
             payment_id=f"demo-{secrets.token_hex(4)}",
@@ -159,7 +161,7 @@ class PaymentsDemo:
                 engine,
                 [
                     contract.FieldPaymentBatch(
-                        gateway_id="demo-gw",
+                        gateway_id=DEMO_GATEWAY,
                         seq=1,
                         payments=(self._field_receipt(engine, str(cash_bill)),),
                     )

@@ -15,16 +15,19 @@ from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from central.app import create_app
+from central.auth import Role
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
 from central.settings import BankSettings, PaymentsSettings, VnpaySettings
 from simulators.payments.vnpay import IpnFaults, VnpaySim
+from tests.support.auth import key_headers
 from tests.support.central_app import serve
 
 TMN = "M2CTEST1"
 SECRET = "S3cr3tHashForTestsOnly0123456789"
 BANK_KEY = "bank-api-key-for-tests-0001"
 BANK_HMAC = "bank-hmac-secret-for-tests-0001"
+CLERK = "payments-clerk"  # the name of the API key the env's client sends
 
 
 @dataclass
@@ -75,7 +78,11 @@ def vnpay_env(db_url: str, *, now: datetime, faults: IpnFaults | None = None) ->
             bank=BankSettings(api_key=SecretStr(BANK_KEY), hmac_secret=SecretStr(BANK_HMAC)),
         )
         app = create_app(engine, clock=lambda: now, payments=settings)
-        with serve(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        admin = key_headers(engine, Role.ADMIN, name=CLERK)
+        with (
+            serve(app) as base,
+            httpx.Client(base_url=base, headers=admin, timeout=30) as client,
+        ):
             sim.ipn_url = f"{base}/api/v1/payments/vnpay/ipn"
             app.state.payments = settings.model_copy(
                 update={

@@ -162,18 +162,38 @@ def test_route_and_station_together_and_impossible_periods_are_refused(client: C
     )
     assert both.status_code == 422
     assert "not both" in both.json()["detail"]
+    # a year no date column or conversion holds is refused by the request's schema, by field
     far = client.post(
         f"{API}/billing/runs", json={"period_start": "9999-11-10", "period_end": "9999-12-31"}
     )
     assert far.status_code == 422
-    assert "period_start: 9999-11-10 is outside 2000–2100" in far.json()["detail"]
+    refused = {tuple(i["loc"]): i["input"] for i in far.json()["detail"]}
+    assert refused == {
+        ("body", "period_start"): "9999-11-10",
+        ("body", "period_end"): "9999-12-31",
+    }
+    # a date the schema takes but no billing period can hold is refused by the run, by field
+    late = client.post(
+        f"{API}/billing/runs", json={"period_start": "2150-11-10", "period_end": "2150-12-10"}
+    )
+    assert late.status_code == 422
+    assert late.json()["field"] == "period_start"
+    assert "period_start: 2150-11-10 is outside 2000–2100" in late.json()["detail"]
 
 
 def test_an_extreme_reading_is_skipped_and_the_run_ends(client: Client) -> None:
     _billed_customer(client, 5)
     huge = clerk.customer(client, 6, meter="W6")
     clerk.read(client, "W6", MAY, 100)
-    clerk.read(client, "W6", JUNE, 1e308)
+    # a value no meter register holds is refused at the door, naming the field
+    refused = client.post(
+        f"{API}/readings/manual",
+        json={"meter_id": "W6", "value": 1e308, "ts": clerk.at(JUNE)},
+    )
+    assert refused.status_code == 422
+    assert [i["loc"] for i in refused.json()["detail"]] == [["body", "value"]]
+    # the largest value the door takes is still a consumption no bill can carry
+    clerk.read(client, "W6", JUNE, 999_999_999_999)
     p = clerk.run(client, MAY, JUNE)
     assert (p["status"], p["bills"], p["skipped"], p["failed"]) == ("done", 1, 1, 0)
     assert clerk.skips(client, p["run_id"])[huge["id"]].startswith("implausible consumption")

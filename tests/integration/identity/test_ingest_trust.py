@@ -151,9 +151,14 @@ def _status(gw: str, state: str, ts: datetime) -> Any:
 
 
 def test_a_status_from_the_future_cannot_pin_a_gateway(engine: Engine) -> None:
-    year_9999 = datetime(9999, 12, 31, tzinfo=UTC)
-    result = store(engine, [_status("gw-a", "offline", year_9999)])
-    assert result.quarantined == 1
+    # Year 9999 is outside the contract's window: the message itself is refused (raw JSON, as
+    # a hostile gateway would send it). Next month is inside the window but ahead of central's
+    # clock. Both are quarantined; neither pins the gateway offline.
+    year_9999 = b'{"v":1,"gateway_id":"gw-a","state":"offline","ts":"9999-12-31T00:00:00Z"}'
+    result = store(engine, [parse(contract.topic("gw-a", "status"), year_9999)])
+    assert (result.quarantined, result.future_dated) == (1, 0)
+    assert "9999-12-31" in quarantined(engine)[0]
+    assert "outside 2000-01-01 .. 2100-01-01" in quarantined(engine)[0]
     month_ahead = store(engine, [_status("gw-a", "offline", NOW + timedelta(days=30))])
     assert (month_ahead.future_dated, month_ahead.quarantined) == (1, 1)
     assert "after central's clock" in quarantined(engine)[1]

@@ -15,7 +15,7 @@ import pytest
 
 from simulators.payments.bank import GMT7, BankSim
 from tests.support.payments_seed import NOW, add_bill
-from tests.support.vnpay_env import BANK_HMAC, BANK_KEY, VnpayEnv, vnpay_env
+from tests.support.vnpay_env import BANK_HMAC, BANK_KEY, CLERK, VnpayEnv, vnpay_env
 
 AT = NOW.astimezone(GMT7)  # the transfers happen "now" for central's fixed clock
 DAY = AT.strftime("%Y-%m-%d")
@@ -93,7 +93,7 @@ def test_mistyped_content_is_a_suggestion_an_operator_assigns(env: VnpayEnv) -> 
         json={"action": "assign", "customer_id": cid, "note": "rang khach"},
     )
     assert r.status_code == 200, r.text
-    assert (r.json()["status"], r.json()["resolved_by"]) == ("resolved", "anonymous")
+    assert (r.json()["status"], r.json()["resolved_by"]) == ("resolved", f"key:{CLERK}")
     assert env.client.get(f"/api/v1/bills/{bill}").json()["state"] == "paid"
     again = env.client.post(
         f"/api/v1/payments/exceptions/{ex['id']}/resolve",

@@ -7,24 +7,40 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from httpx import Client
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from central.auth import Role
 from central.db.engine import make_engine
 from central.db.models.payments import PaymentRow
+from central.identity.enrollment import enroll
 from central.ingest.store import store
 from central.payments import field
 from contract import mqtt as contract
-from tests.support.central_app import central_client
+from contract.command_signature import public_key_text
+from contract.receipt_signature import ReceiptFields, sign_receipt, signature_of
+from tests.support.auth import key_headers
+from tests.support.central_app import central_server
 from tests.support.payments_seed import NOW, add_bill, add_customer, clock
+
+CLERK = "counter-clerk"  # the API key the clerk's client sends
 
 
 @pytest.fixture
 def client(db_url: str) -> Iterator[Client]:
-    with central_client(db_url, now=NOW) as c:
+    with (
+        central_server(db_url, now=NOW) as central,
+        Client(
+            base_url=central.base,
+            headers=key_headers(central.engine, Role.ADMIN, name=CLERK),
+            timeout=30,
+        ) as c,
+    ):
         yield c
 
 
@@ -56,7 +72,7 @@ def test_counter_payment_idempotency(client: Client, db_url: str) -> None:
     )
     assert other.status_code == 409
     assert first.json()["allocations"] == [{"bill_id": bill, "amount": 50_000}]
-    assert first.json()["taken_by"] == "anonymous"  # the principal that took it
+    assert first.json()["taken_by"] == f"key:{CLERK}"  # the principal that took it
 
     def post(_: int) -> int:
         r = client.post("/api/v1/payments", json=body, headers={"Idempotency-Key": "k-2"})
@@ -95,28 +111,38 @@ def test_counter_payment_idempotency(client: Client, db_url: str) -> None:
     assert "999" in bad.text
 
 
-def _batch(seq: int, *payments: tuple[str, str, str, int]) -> contract.FieldPaymentBatch:
-    return contract.FieldPaymentBatch(
-        gateway_id="gw-1",
-        seq=seq,
-        payments=tuple(
-            contract.FieldPayment(
-                payment_id=pid,
-                account=acct,
-                bill_id=bill,
-                amount=amount,
-                receipt_no=f"R{pid}",
-                cashier="thu-ngan-7",
-                ts=datetime(2025, 7, 19, 2, 0, tzinfo=UTC),
-                signature="s",
-            )
-            for pid, acct, bill, amount in payments
-        ),
+GATEWAY_KEY = Ed25519PrivateKey.generate()  # gw-1's receipt key, enrolled at central
+PAID_AT = datetime(2025, 7, 19, 2, 0, tzinfo=UTC)
+
+
+def _enroll_gateway(engine: Engine, tmp_path: Path) -> None:
+    public = public_key_text(GATEWAY_KEY.public_key())
+    enroll(engine, "gw-1", public, password_file=tmp_path / "gateways.passwd", now=NOW)
+
+
+def _signed(pid: str, acct: str, bill: str, amount: int) -> contract.FieldPayment:
+    fields = ReceiptFields("gw-1", f"R{pid}", acct, bill, amount, "cash", PAID_AT, "thu-ngan-7")
+    return contract.FieldPayment(
+        payment_id=pid,
+        account=acct,
+        bill_id=bill,
+        amount=amount,
+        receipt_no=f"R{pid}",
+        cashier="thu-ngan-7",
+        ts=PAID_AT,
+        signature=signature_of(sign_receipt(fields, GATEWAY_KEY)),
     )
 
 
-def test_field_cash_booked_exactly_once(client: Client, db_url: str) -> None:
+def _batch(seq: int, *payments: tuple[str, str, str, int]) -> contract.FieldPaymentBatch:
+    return contract.FieldPaymentBatch(
+        gateway_id="gw-1", seq=seq, payments=tuple(_signed(*p) for p in payments)
+    )
+
+
+def test_field_cash_booked_exactly_once(client: Client, db_url: str, tmp_path: Path) -> None:
     engine = make_engine(db_url)
+    _enroll_gateway(engine, tmp_path)
     cid = add_customer(engine, 7)
     old = add_bill(engine, cid, 90_000, month=5)
     named = add_bill(engine, cid, 60_000, month=6)
