@@ -84,13 +84,21 @@ def _refused(exc: Exception) -> HTTPException:
 
 
 def _user(principal: PrincipalDep) -> int:
+    """The caller's login; self-service acts for a person, not for an API key."""
     if principal.user_id is None:
-        raise HTTPException(403, "self-service is for a customer's own login")
+        raise HTTPException(422, "self-service needs a customer's own login, not an API key")
     return principal.user_id
 
 
+def _bound(session: SessionDep, principal: PrincipalDep) -> list[int]:
+    """The accounts bound to the caller's login (none for an API key)."""
+    if principal.user_id is None:
+        return []
+    return accounts.bound_ids(session, principal.user_id)
+
+
 def _mine(session: SessionDep, principal: PrincipalDep, customer_id: int) -> CustomerRow:
-    if customer_id not in accounts.bound_ids(session, _user(principal)):
+    if customer_id not in _bound(session, principal):
         raise HTTPException(404, f"account {customer_id} is not bound to you")
     customer = session.get(CustomerRow, customer_id)
     assert customer is not None  # bound rows cascade with their customer
@@ -164,7 +172,7 @@ def my_accounts(session: SessionDep, principal: PrincipalDep) -> list[BoundOut]:
         BoundOut(
             customer_id=c.id, account_no=c.account_no, name=c.name, address=c.address, default=d
         )
-        for c, d in accounts.bound(session, _user(principal))
+        for c, d in (accounts.bound(session, principal.user_id) if principal.user_id else [])
     ]
 
 
@@ -341,7 +349,7 @@ def pay_balance(
 @router.get("/me/outages", dependencies=[CUSTOMER])
 def my_outages(session: SessionDep, clock: ClockDep, principal: PrincipalDep) -> list[OutageOut]:
     """Current outages over the areas of your accounts."""
-    ids = accounts.bound_ids(session, _user(principal))
+    ids = _bound(session, principal)
     return [OutageOut.model_validate(o) for o in outages.affecting(session, ids, now=clock())]
 
 

@@ -73,6 +73,12 @@ def test_public_routes_are_the_ones_open_by_nature() -> None:
         # a receipt's QR opens its verification page
         ("GET", "/r/{code:path}"),
         ("GET", "/api/v1/receipts/verify"),
+        # payment providers, authenticated by their own signatures; return pages settle nothing
+        ("GET", "/api/v1/payments/vnpay/ipn"),
+        ("GET", "/api/v1/payments/vnpay/return"),
+        ("POST", "/api/v1/payments/bank/webhook"),
+        ("POST", "/api/v1/payments/wallet/notify"),
+        ("GET", "/api/v1/payments/wallet/return"),
         # chat platforms, authenticated by their own signatures
         ("POST", "/api/v1/channels/zalo"),
         ("GET", "/api/v1/channels/wechat"),
