@@ -120,7 +120,9 @@ def store(
     batches = [i for i in items if isinstance(i, contract.ReadingsBatch)]
     payments = [i for i in items if isinstance(i, contract.FieldPaymentBatch)]
     rejected = [i for i in items if isinstance(i, Rejected)]
-    with engine.begin() as conn:
+    # A writer: on SQLite take the write lock at BEGIN, so a transaction that reads (keys,
+    # gateways) and then writes waits for another writer instead of failing as locked.
+    with engine.execution_options(sqlite_begin="IMMEDIATE").begin() as conn:
         _readings(conn, batches, now, result)
         rejected += _payments(conn, payments, now, result)
         _events(conn, [i for i in items if isinstance(i, contract.Event)], now, result)

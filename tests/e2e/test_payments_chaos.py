@@ -15,18 +15,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from central.auth import Role
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
 from central.db.models.billing import BillRow
 from central.db.models.payments import PaymentRow, VnpayOrderRow
+from central.identity.enrollment import enroll
 from central.ingest.store import store
 from central.payments import ledger
 from contract import mqtt as contract
+from contract.command_signature import public_key_text
+from contract.receipt_signature import ReceiptFields, sign_receipt, signature_of
 from simulators.payments.bank import BankSim
 from simulators.payments.vnpay import IpnFaults, VnpaySim
+from tests.support.auth import key_headers
 from tests.support.broker import free_port
 from tests.support.payments_seed import add_bill, add_customer
 from tests.support.procs import m2c, stop
@@ -84,6 +90,10 @@ database_url = "{db_url}"
 port = {port}
 [broker]
 port = {free_port()}
+[auth]
+generated_secret_file = "{tmp_path / "auth-secret"}"
+[identity]
+command_key = "{tmp_path / "command-key.pem"}"
 [payments]
 sweep_seconds = 0.3
 [payments.vnpay]
@@ -97,9 +107,18 @@ querydr_after_minutes = 0
 api_key = "{KEY}"
 """)
     log = tmp_path / "central.log"
+    receipt_key = Ed25519PrivateKey.generate()  # the field gateway's, enrolled at central
+    enroll(
+        engine,
+        "gw-chaos",
+        public_key_text(receipt_key.public_key()),
+        password_file=tmp_path / "gateways.passwd",
+        now=datetime.now(UTC),
+    )
+    cashier_key = key_headers(engine, Role.CASHIER, name="chaos-cashier")
     proc = _start(cfg, log, base)
     try:
-        with httpx.Client(base_url=base, timeout=30) as client:
+        with httpx.Client(base_url=base, timeout=30, headers=cashier_key) as client:
             orders = [
                 client.post(
                     "/api/v1/payments/vnpay/orders",
@@ -127,6 +146,11 @@ api_key = "{KEY}"
 
         def field_storm() -> None:
             for i in range(2 * N + 1, 3 * N + 1):
+                paid_at = datetime.now(UTC).replace(microsecond=0)
+                receipt = ReceiptFields(
+                    "gw-chaos", f"R{i}", f"01{i:09d}", str(bills[i]), 10_000 * i, "cash",
+                    paid_at, "c1",
+                )  # fmt: skip
                 batch = contract.FieldPaymentBatch(
                     gateway_id="gw-chaos",
                     seq=i,
@@ -138,8 +162,8 @@ api_key = "{KEY}"
                             amount=10_000 * i,
                             receipt_no=f"R{i}",
                             cashier="c1",
-                            ts=datetime.now(UTC),
-                            signature="s",
+                            ts=paid_at,
+                            signature=signature_of(sign_receipt(receipt, receipt_key)),
                         ),
                     ),
                 )
