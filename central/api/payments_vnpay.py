@@ -102,7 +102,14 @@ def ipn(request: Request, engine: EngineDep, clock: ClockDep) -> dict[str, str]:
     return {"RspCode": code, "Message": message}
 
 
-@router.get("/return", dependencies=[public()], response_class=HTMLResponse)
+@router.get(
+    "/return",
+    dependencies=[public()],
+    response_class=HTMLResponse,
+    openapi_extra={
+        "responses": {"400": {"content": {"text/html": {"schema": {"type": "string"}}}}}
+    },
+)
 def return_page(request: Request, session: SessionDep) -> HTMLResponse:
     """Where VNPay sends the customer back: shows the outcome, settles nothing."""
     params = dict(request.query_params)

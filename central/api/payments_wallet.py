@@ -69,7 +69,14 @@ async def notify(request: Request, engine: EngineDep, clock: ClockDep) -> PlainT
     return PlainTextResponse(wallet.notify(engine, _settings(request), params, clock=clock))
 
 
-@router.get("/return", dependencies=[public()], response_class=HTMLResponse)
+@router.get(
+    "/return",
+    dependencies=[public()],
+    response_class=HTMLResponse,
+    openapi_extra={
+        "responses": {"404": {"content": {"text/html": {"schema": {"type": "string"}}}}}
+    },
+)
 def return_page(session: SessionDep, out_trade_no: str = "") -> HTMLResponse:
     """Where the gateway sends the customer back: the order's state; settles nothing (only
     the signed notify does)."""
