@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from central.api.deps import ClockDep, EngineDep, SessionDep
+from central.api.types import IdPath
 from central.auth import PrincipalDep, Role, allow, public
 from central.payments import (
     bank,
@@ -25,6 +26,7 @@ from central.payments import (
 from central.payments.errors import Invalid
 from central.payments.idempotency import writer
 from central.settings import BankSettings
+from central.types import Id
 
 router = APIRouter(prefix="/payments", tags=["payments: bank and reconciliation"])
 OPS = allow(Role.OPERATOR)
@@ -47,7 +49,7 @@ class TransferIn(BaseModel):
 
 class ResolveIn(BaseModel):
     action: Literal["assign", "refund", "write_off", "bank_error", "confirm"]
-    customer_id: int | None = None
+    customer_id: Id | None = None
     note: str = Field(default="", max_length=300)
 
 
@@ -147,11 +149,11 @@ def reconcile_day(
     clock: ClockDep,
     channel: Literal["bank", "vnpay"],
     day: date,
-    tolerance: int = 0,
-    window: int = 2,
+    tolerance: Annotated[int, Query(ge=0, le=10**9, description="VND")] = 0,
+    window: Annotated[int, Query(ge=0, le=31, description="days")] = 2,
 ) -> dict[str, Any]:
     return reconcile.reconcile_day(
-        engine, channel, day, clock=clock, tolerance=max(0, tolerance), window=max(0, window)
+        engine, channel, day, clock=clock, tolerance=tolerance, window=window
     )
 
 
@@ -165,7 +167,7 @@ def resolve_exception(
     engine: EngineDep,
     clock: ClockDep,
     principal: PrincipalDep,
-    exception_id: int,
+    exception_id: IdPath,
     body: ResolveIn,
 ) -> dict[str, Any]:
     with writer(engine) as session:
@@ -182,7 +184,18 @@ def resolve_exception(
         return exceptions.view(row)
 
 
-@router.get("/reports/collections", dependencies=[READ])
+@router.get(
+    "/reports/collections",
+    dependencies=[READ],
+    responses={
+        200: {
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                reports.XLSX: {"schema": {"type": "string", "format": "binary"}},
+            }
+        }
+    },
+)
 def collections_report(
     session: SessionDep,
     clock: ClockDep,

@@ -16,6 +16,7 @@ from central.api.payments import answer
 from central.auth import PrincipalDep, Role, allow, public
 from central.payments import book, counter, idempotency, vnpay_api, vnpay_orders
 from central.settings import VnpaySettings
+from central.types import Id
 
 router = APIRouter(prefix="/payments/vnpay", tags=["payments: vnpay"])
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
@@ -32,12 +33,12 @@ OUTCOMES = {
 
 class OrderIn(BaseModel):
     bill_ids: list[int] = Field(default_factory=list, max_length=24)
-    customer_id: int | None = None
+    customer_id: Id | None = None
     account_no: str | None = Field(default=None, max_length=32)
 
 
 class VnpayRefundIn(BaseModel):
-    payment_id: int
+    payment_id: Id
     amount: int = Field(gt=0, le=10**12)
     reason: str = Field(min_length=3, max_length=300)
 
