@@ -4,7 +4,7 @@ daily reconciliation, the exceptions queue and collection reports."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from central.api.deps import ClockDep, EngineDep, SessionDep
-from central.api.types import IdPath
+from central.api.types import DayPath, DayQuery, IdPath
 from central.auth import PrincipalDep, Role, allow, public
 from central.payments import (
     bank,
@@ -26,7 +26,7 @@ from central.payments import (
 from central.payments.errors import Invalid
 from central.payments.idempotency import writer
 from central.settings import BankSettings
-from central.types import Id
+from central.types import Day, Id
 
 router = APIRouter(prefix="/payments", tags=["payments: bank and reconciliation"])
 OPS = allow(Role.OPERATOR)
@@ -148,7 +148,7 @@ def reconcile_day(
     engine: EngineDep,
     clock: ClockDep,
     channel: Literal["bank", "vnpay"],
-    day: date,
+    day: DayPath,
     tolerance: Annotated[int, Query(ge=0, le=10**9, description="VND")] = 0,
     window: Annotated[int, Query(ge=0, le=31, description="days")] = 2,
 ) -> dict[str, Any]:
@@ -199,8 +199,8 @@ def resolve_exception(
 def collections_report(
     session: SessionDep,
     clock: ClockDep,
-    start: date,
-    end: date,
+    start: DayQuery,
+    end: DayQuery,
     format: Literal["json", "xlsx"] = "json",
 ) -> Response:
     report = reports.build(session, start, end, now=clock())
@@ -217,7 +217,7 @@ def collections_report(
 
 class RemittanceIn(BaseModel):
     cashier: str = Field(min_length=1, max_length=100, description="as in payments' taken_by")
-    day: date
+    day: Day
     deposited: int = Field(ge=0, le=10**13)
     note: str = Field(default="", max_length=300)
 
@@ -244,7 +244,7 @@ def record_remittance(
 
 
 @router.get("/remittances", dependencies=[READ])
-def remittances(session: SessionDep, day: date) -> list[dict[str, Any]]:
+def remittances(session: SessionDep, day: DayQuery) -> list[dict[str, Any]]:
     return remittance.day_view(session, day)
 
 
