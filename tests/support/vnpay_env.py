@@ -15,10 +15,12 @@ from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from central.app import create_app
+from central.auth import Role
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
 from central.settings import BankSettings, PaymentsSettings, VnpaySettings
 from simulators.payments.vnpay import IpnFaults, VnpaySim
+from tests.support.auth import key_headers
 from tests.support.central_app import serve
 
 TMN = "M2CTEST1"
@@ -75,7 +77,12 @@ def vnpay_env(db_url: str, *, now: datetime, faults: IpnFaults | None = None) ->
             bank=BankSettings(api_key=SecretStr(BANK_KEY), hmac_secret=SecretStr(BANK_HMAC)),
         )
         app = create_app(engine, clock=lambda: now, payments=settings)
-        with serve(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        with (
+            serve(app) as base,
+            httpx.Client(
+                base_url=base, timeout=30, headers=key_headers(engine, Role.ADMIN)
+            ) as client,
+        ):
             sim.ipn_url = f"{base}/api/v1/payments/vnpay/ipn"
             app.state.payments = settings.model_copy(
                 update={
