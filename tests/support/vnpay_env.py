@@ -80,7 +80,7 @@ def vnpay_env(db_url: str, *, now: datetime, faults: IpnFaults | None = None) ->
         with (
             serve(app) as base,
             httpx.Client(
-                base_url=base, timeout=30, headers=key_headers(engine, Role.ADMIN)
+                base_url=base, timeout=30, headers=key_headers(engine, Role.ADMIN, name="desk")
             ) as client,
         ):
             sim.ipn_url = f"{base}/api/v1/payments/vnpay/ipn"

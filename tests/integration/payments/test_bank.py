@@ -93,7 +93,7 @@ def test_mistyped_content_is_a_suggestion_an_operator_assigns(env: VnpayEnv) -> 
         json={"action": "assign", "customer_id": cid, "note": "rang khach"},
     )
     assert r.status_code == 200, r.text
-    assert (r.json()["status"], r.json()["resolved_by"]) == ("resolved", "anonymous")
+    assert (r.json()["status"], r.json()["resolved_by"]) == ("resolved", "key:desk")
     assert env.client.get(f"/api/v1/bills/{bill}").json()["state"] == "paid"
     again = env.client.post(
         f"/api/v1/payments/exceptions/{ex['id']}/resolve",

@@ -16,11 +16,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from central.app import create_app
+from central.auth import Role
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
 from central.payments import rejections, wallet
 from central.settings import PaymentsSettings, WalletSettings
 from simulators.payments.wallet import WalletSim, new_key
+from tests.support.auth import key_headers
 from tests.support.broker import free_port
 from tests.support.central_app import serve
 from tests.support.payments_seed import NOW, add_bill, add_customer
@@ -51,7 +53,12 @@ def env(db_url: str) -> Iterator[Env]:
     )
     app = create_app(engine, clock=lambda: NOW, payments=settings)
     try:
-        with serve(app, port=port) as base, httpx.Client(base_url=base, timeout=30) as client:
+        with (
+            serve(app, port=port) as base,
+            httpx.Client(
+                base_url=base, timeout=30, headers=key_headers(engine, Role.ADMIN)
+            ) as client,
+        ):
             yield Env(engine, client, sim)
     finally:
         sim.stop()
