@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from central.auth import Role, apikeys
 from central.db.models.billing import BillRow
 from central.db.models.records import CustomerRow, UtilityRow
 from central.ingest.store import store
@@ -28,6 +29,8 @@ from central.settings import BankSettings, PaymentsSettings, VnpaySettings
 from contract import mqtt as contract
 from simulators.payments.bank import GMT7, BankSim
 from simulators.payments.vnpay import VnpaySim
+
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # keys made before any clock the server runs on
 
 BILLS = (
     ("01000000901", "Dương Tấn Hiền", 78_255),
@@ -104,7 +107,12 @@ class PaymentsDemo:
     def run(self, engine: Engine) -> str:
         vn_bill, qr_bill, cash_bill = self._seed(engine)
         out = []
-        with httpx.Client(base_url=self.base, timeout=30) as api:
+        with Session(engine) as s:  # the demo's desk: an admin API key of its own
+            _row, key = apikeys.create(
+                s, f"payments-demo-{secrets.token_hex(3)}", (Role.ADMIN,), clock=lambda: EPOCH
+            )
+            s.commit()
+        with httpx.Client(base_url=self.base, timeout=30, headers={"X-API-Key": key}) as api:
             order = api.post(
                 "/api/v1/payments/vnpay/orders",
                 json={"bill_ids": [vn_bill]},
