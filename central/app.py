@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
@@ -128,6 +128,7 @@ def create_app(
         app.include_router(module.router)
 
     auth_openapi.document(app)
+    errors.document(app)
 
     app.state.ingest = ingest  # a process may attach its worker later
     registry = CollectorRegistry(auto_describe=True)
@@ -156,7 +157,12 @@ def create_app(
             body["status"] = "failed"
         return JSONResponse(body, status_code=200 if healthy else 503)
 
-    @app.get("/metrics", tags=["operations"], dependencies=[public()])
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        dependencies=[public()],
+        response_class=PlainTextResponse,
+    )
     def metrics() -> Response:
         """Prometheus text format: ingest's liveness, lag, last stored time and counts."""
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

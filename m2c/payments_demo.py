@@ -35,6 +35,8 @@ from contract.receipt_signature import ReceiptFields, sign_receipt, signature_of
 from simulators.payments.bank import GMT7, BankSim
 from simulators.payments.vnpay import VnpaySim
 
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # keys made before any clock the server runs on
+
 BILLS = (
     ("01000000901", "Dương Tấn Hiền", 78_255),
     ("01000000902", "Trần Thị Lan", 120_000),

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from central.api.billing import BillOut, ProgressOut, _bill, _progress
 from central.api.deps import SessionDep
+from central.api.headers import file_responses
 from central.auth import Role, allow
 from central.billing import lists, runs
 from central.records.listing import MAX_LIMIT, PageQuery
@@ -65,7 +66,11 @@ def list_runs(
     return [_progress(runs.progress(session, rid)) for rid in found.rows]
 
 
-@router.get("/billing/runs/{run_id}/export", dependencies=[allow(*CLERKS)])
+@router.get(
+    "/billing/runs/{run_id}/export",
+    dependencies=[allow(*CLERKS)],
+    responses=file_responses(XLSX),
+)
 def export_run(session: SessionDep, run_id: RunId) -> Response:
     """The run's bills and skips (with reasons) as an .xlsx, to check before issuing."""
     return Response(

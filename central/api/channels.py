@@ -126,7 +126,11 @@ def _check_wechat(request: Request, signature: str, timestamp: str, nonce: str) 
     return settings
 
 
-@router.get("/wechat", dependencies=[public()])
+@router.get(
+    "/wechat",
+    dependencies=[public()],
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 def wechat_verify(
     request: Request, signature: Str64, timestamp: Str64, nonce: Str64, echostr: Str64
 ) -> Response:
@@ -135,7 +139,18 @@ def wechat_verify(
     return Response(echostr, media_type="text/plain")
 
 
-@router.post("/wechat", dependencies=[public()])
+@router.post(
+    "/wechat",
+    dependencies=[public()],
+    responses={
+        200: {
+            "content": {
+                "text/plain": {"schema": {"type": "string"}},
+                "application/xml": {"schema": {"type": "string"}},
+            }
+        }
+    },
+)
 async def wechat_message(
     request: Request, signature: Str64, timestamp: Str64, nonce: Str64
 ) -> Response:

@@ -9,6 +9,7 @@ names the value a business rule refused.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -148,6 +149,39 @@ async def _payment_error(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "code": exc.code}, status_code=502)
     field = exc.field if isinstance(exc, pay.Invalid) else None
     return JSONResponse({"detail": str(exc), "field": field}, status_code=422)
+
+
+ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
+
+
+def document(app: FastAPI) -> None:
+    """Make ``app.openapi()`` document every 4xx of every operation as JSON ``ErrorOut``.
+
+    FastAPI writes the shared error responses under a route's own media type (``text/html``
+    for a page); the errors are JSON whatever the route, so they are moved back to JSON. A
+    route whose own answer at such a status is not JSON (a page's 404) says so with
+    ``openapi_extra`` and keeps that media type with its own schema beside the JSON one.
+    """
+    plain: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = plain()
+        for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                if not isinstance(operation, dict):
+                    continue
+                responses = operation.setdefault("responses", {})
+                for code, text in ERROR_STATUSES.items():
+                    answer = responses.setdefault(str(code), {"description": text})
+                    content: dict[str, Any] = {}
+                    for media, body in answer.get("content", {}).items():
+                        own = {k: v for k, v in body.get("schema", {}).items() if k != "$ref"}
+                        if media != "application/json" and own:
+                            content[media] = {**body, "schema": own}
+                    answer["content"] = {"application/json": {"schema": ERROR_REF}, **content}
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def install(app: FastAPI) -> None:

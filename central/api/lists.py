@@ -257,7 +257,11 @@ def list_readings(
     return [_reading_out(request, v) for v in views]
 
 
-@router.get("/routes/{code}/readings.geojson", dependencies=[allow(*FIELD)])
+@router.get(
+    "/routes/{code}/readings.geojson",
+    dependencies=[allow(*FIELD)],
+    responses={200: {"content": {"application/geo+json": {"schema": {"type": "object"}}}}},
+)
 def route_map(
     request: Request,
     session: SessionDep,

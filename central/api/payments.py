@@ -12,8 +12,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from central.api.deps import ClockDep, EngineDep, SessionDep
+from central.api.types import IdPath
 from central.auth import PrincipalDep, Role, allow
 from central.payments import book, counter, field, idempotency
+from central.types import Id
 
 router = APIRouter(tags=["payments"])
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
@@ -22,9 +24,9 @@ READ = allow(Role.CASHIER, Role.OPERATOR, Role.BILLING_CLERK, Role.AUDITOR)
 
 
 class CounterPaymentIn(BaseModel):
-    customer_id: int | None = None
+    customer_id: Id | None = None
     account_no: str | None = Field(default=None, max_length=32)
-    bill_id: int | None = None
+    bill_id: Id | None = None
     amount: int = Field(gt=0, le=10**12)
     method: Literal["cash", "card", "bank_slip"]
     reference: str = Field(default="", max_length=100, description="terminal or slip number")
@@ -60,7 +62,7 @@ def counter_payment(
 
 
 @router.get("/payments/{payment_id}", dependencies=[READ])
-def get_payment(session: SessionDep, payment_id: int) -> dict[str, Any]:
+def get_payment(session: SessionDep, payment_id: IdPath) -> dict[str, Any]:
     return counter.payment_view(session, book.get(session, payment_id))
 
 
@@ -69,7 +71,7 @@ def refund_payment(
     engine: EngineDep,
     clock: ClockDep,
     principal: PrincipalDep,
-    payment_id: int,
+    payment_id: IdPath,
     body: RefundIn,
     key: IdemKey = None,
 ) -> JSONResponse:
@@ -98,12 +100,12 @@ def refund_payment(
 
 
 @router.get("/customers/{customer_id}/ledger", dependencies=[READ])
-def customer_ledger(session: SessionDep, customer_id: int, limit: int = 200) -> dict[str, Any]:
+def customer_ledger(session: SessionDep, customer_id: IdPath, limit: int = 200) -> dict[str, Any]:
     return counter.ledger_view(session, customer_id, limit=min(max(limit, 1), 1000))
 
 
 @router.get("/customers/{customer_id}/payments", dependencies=[READ])
-def customer_payments(session: SessionDep, customer_id: int, n: int = 5) -> list[dict[str, Any]]:
+def customer_payments(session: SessionDep, customer_id: IdPath, n: int = 5) -> list[dict[str, Any]]:
     counter.resolve_customer(session, customer_id, None)
     rows = counter.last_payments(session, customer_id, min(max(n, 1), 100))
     return [counter.payment_view(session, r) for r in rows]

@@ -4,7 +4,7 @@ daily reconciliation, the exceptions queue and collection reports."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from central.api.deps import ClockDep, EngineDep, SessionDep
+from central.api.types import DayPath, DayQuery, IdPath
 from central.auth import PrincipalDep, Role, allow, public
 from central.payments import (
     bank,
@@ -25,6 +26,7 @@ from central.payments import (
 from central.payments.errors import Invalid
 from central.payments.idempotency import writer
 from central.settings import BankSettings
+from central.types import Day, Id
 
 router = APIRouter(prefix="/payments", tags=["payments: bank and reconciliation"])
 OPS = allow(Role.OPERATOR)
@@ -47,7 +49,7 @@ class TransferIn(BaseModel):
 
 class ResolveIn(BaseModel):
     action: Literal["assign", "refund", "write_off", "bank_error", "confirm"]
-    customer_id: int | None = None
+    customer_id: Id | None = None
     note: str = Field(default="", max_length=300)
 
 
@@ -146,12 +148,12 @@ def reconcile_day(
     engine: EngineDep,
     clock: ClockDep,
     channel: Literal["bank", "vnpay"],
-    day: date,
-    tolerance: int = 0,
-    window: int = 2,
+    day: DayPath,
+    tolerance: Annotated[int, Query(ge=0, le=10**9, description="VND")] = 0,
+    window: Annotated[int, Query(ge=0, le=31, description="days")] = 2,
 ) -> dict[str, Any]:
     return reconcile.reconcile_day(
-        engine, channel, day, clock=clock, tolerance=max(0, tolerance), window=max(0, window)
+        engine, channel, day, clock=clock, tolerance=tolerance, window=window
     )
 
 
@@ -165,7 +167,7 @@ def resolve_exception(
     engine: EngineDep,
     clock: ClockDep,
     principal: PrincipalDep,
-    exception_id: int,
+    exception_id: IdPath,
     body: ResolveIn,
 ) -> dict[str, Any]:
     with writer(engine) as session:
@@ -182,12 +184,23 @@ def resolve_exception(
         return exceptions.view(row)
 
 
-@router.get("/reports/collections", dependencies=[READ])
+@router.get(
+    "/reports/collections",
+    dependencies=[READ],
+    responses={
+        200: {
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                reports.XLSX: {"schema": {"type": "string", "format": "binary"}},
+            }
+        }
+    },
+)
 def collections_report(
     session: SessionDep,
     clock: ClockDep,
-    start: date,
-    end: date,
+    start: DayQuery,
+    end: DayQuery,
     format: Literal["json", "xlsx"] = "json",
 ) -> Response:
     report = reports.build(session, start, end, now=clock())
@@ -204,7 +217,7 @@ def collections_report(
 
 class RemittanceIn(BaseModel):
     cashier: str = Field(min_length=1, max_length=100, description="as in payments' taken_by")
-    day: date
+    day: Day
     deposited: int = Field(ge=0, le=10**13)
     note: str = Field(default="", max_length=300)
 
@@ -231,7 +244,7 @@ def record_remittance(
 
 
 @router.get("/remittances", dependencies=[READ])
-def remittances(session: SessionDep, day: date) -> list[dict[str, Any]]:
+def remittances(session: SessionDep, day: DayQuery) -> list[dict[str, Any]]:
     return remittance.day_view(session, day)
 
 

@@ -13,6 +13,7 @@ from central.api.deps import ClockDep, EngineDep, SessionDep
 from central.api.payments import answer
 from central.auth import PrincipalDep, Role, allow
 from central.payments import counter, idempotency, prepaid
+from central.types import Id
 
 router = APIRouter(prefix="/payments/prepaid", tags=["payments: prepaid cards"])
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
@@ -26,7 +27,7 @@ class BatchIn(BaseModel):
 class RedeemIn(BaseModel):
     number: str = Field(min_length=6, max_length=20)
     pin: str = Field(min_length=4, max_length=20)
-    customer_id: int | None = None
+    customer_id: Id | None = None
     account_no: str | None = Field(default=None, max_length=32)
 
 

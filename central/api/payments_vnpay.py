@@ -18,6 +18,7 @@ from central.auth.scope import is_customer_only
 from central.db.models.billing import BillRow
 from central.payments import book, counter, idempotency, vnpay_api, vnpay_orders
 from central.settings import VnpaySettings
+from central.types import Id
 
 router = APIRouter(prefix="/payments/vnpay", tags=["payments: vnpay"])
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
@@ -34,12 +35,12 @@ OUTCOMES = {
 
 class OrderIn(BaseModel):
     bill_ids: list[int] = Field(default_factory=list, max_length=24)
-    customer_id: int | None = None
+    customer_id: Id | None = None
     account_no: str | None = Field(default=None, max_length=32)
 
 
 class VnpayRefundIn(BaseModel):
-    payment_id: int
+    payment_id: Id
     amount: int = Field(gt=0, le=10**12)
     reason: str = Field(min_length=3, max_length=300)
 
@@ -110,7 +111,14 @@ def ipn(request: Request, engine: EngineDep, clock: ClockDep) -> dict[str, str]:
     return {"RspCode": code, "Message": message}
 
 
-@router.get("/return", dependencies=[public()], response_class=HTMLResponse)
+@router.get(
+    "/return",
+    dependencies=[public()],
+    response_class=HTMLResponse,
+    openapi_extra={
+        "responses": {"400": {"content": {"text/html": {"schema": {"type": "string"}}}}}
+    },
+)
 def return_page(request: Request, session: SessionDep) -> HTMLResponse:
     """Where VNPay sends the customer back: shows the outcome, settles nothing."""
     params = dict(request.query_params)

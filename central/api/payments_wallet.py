@@ -18,13 +18,14 @@ from central.auth import PrincipalDep, Role, allow, public
 from central.db.models.payments import WalletOrderRow
 from central.payments import counter, idempotency, wallet
 from central.settings import WalletSettings
+from central.types import Id
 
 router = APIRouter(prefix="/payments/wallet", tags=["payments: card/wallet gateway"])
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 class WalletOrderIn(BaseModel):
-    customer_id: int | None = None
+    customer_id: Id | None = None
     account_no: str | None = Field(default=None, max_length=32)
     amount: int | None = Field(default=None, gt=0, le=10**12)
 
@@ -69,7 +70,14 @@ async def notify(request: Request, engine: EngineDep, clock: ClockDep) -> PlainT
     return PlainTextResponse(wallet.notify(engine, _settings(request), params, clock=clock))
 
 
-@router.get("/return", dependencies=[public()], response_class=HTMLResponse)
+@router.get(
+    "/return",
+    dependencies=[public()],
+    response_class=HTMLResponse,
+    openapi_extra={
+        "responses": {"404": {"content": {"text/html": {"schema": {"type": "string"}}}}}
+    },
+)
 def return_page(session: SessionDep, out_trade_no: str = "") -> HTMLResponse:
     """Where the gateway sends the customer back: the order's state; settles nothing (only
     the signed notify does)."""

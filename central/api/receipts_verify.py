@@ -32,7 +32,12 @@ def verify_json(request: Request, code: Code) -> dict[str, object]:
     return _verdict(request, code).as_dict()
 
 
-@router.get("/r/{code:path}", dependencies=[public()], response_model=None)
+@router.get(
+    "/r/{code:path}",
+    dependencies=[public()],
+    response_class=HTMLResponse,
+    responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}},
+)
 def verify_page(request: Request, code: str) -> Response:
     # the path arrives decoded; the contract reads the text either way
     verdict = _verdict(request, code)

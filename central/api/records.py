@@ -176,7 +176,7 @@ def create_customer(
 def search_customers(
     session: SessionDep,
     response: Response,
-    q: Annotated[str | None, Query(min_length=1, max_length=200, pattern=LINE)] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=100, pattern=LINE)] = None,
     utility: Annotated[str | None, Query(max_length=32, pattern=LINE)] = None,
     route_code: Annotated[str | None, Query(max_length=32, pattern=LINE)] = None,
     status: Annotated[str | None, Query(max_length=16, pattern=LINE)] = None,

@@ -51,9 +51,19 @@ def sign(params: Mapping[str, str], private_pem: str) -> str:
     return base64.b64encode(sig).decode()
 
 
+def public_key(public_pem: str) -> rsa.RSAPublicKey | None:
+    """The gateway's RSA public key, or None when none (or no RSA key) is configured."""
+    try:
+        key = serialization.load_pem_public_key(public_pem.encode())
+    except (ValueError, TypeError):
+        return None
+    return key if isinstance(key, rsa.RSAPublicKey) else None
+
+
 def verify(params: Mapping[str, str], public_pem: str) -> bool:
-    key = serialization.load_pem_public_key(public_pem.encode())
-    assert isinstance(key, rsa.RSAPublicKey)
+    key = public_key(public_pem)
+    if key is None:
+        return False
     try:
         key.verify(
             base64.b64decode(params.get("sign", ""), validate=True),
@@ -143,6 +153,9 @@ def notify(
 def _notify(
     engine: Engine, settings: WalletSettings, params: Mapping[str, str], *, clock: ledger.Clock
 ) -> tuple[str, str]:
+    if public_key(settings.gateway_public_key) is None:
+        log.error("wallet notification refused: no gateway public key configured")
+        return "failure", "the wallet gateway's public key is not configured"
     if not verify(params, settings.gateway_public_key):
         return "failure", "bad signature"
     if params.get("app_id") != settings.app_id:

@@ -111,13 +111,14 @@ def update(
     now = clock()
     changes = patch.model_dump(exclude_unset=True, exclude={"reason", "effective_from"})
     effective = patch.effective_from or now.date()
-    if "account_no" in changes and changes["account_no"] != row.account_no:
+    # a null means "unchanged", as for every other field
+    if changes.get("account_no") is not None and changes["account_no"] != row.account_no:
         utility = session.get(UtilityRow, row.utility_code)
         assert utility is not None  # a foreign key guarantees it
         check_account(utility, changes["account_no"])
         if find(session, row.utility_code, changes["account_no"]) is not None:
             raise Conflict(f"account {changes['account_no']} exists at {row.utility_code}")
-    if "tariff_code" in changes and changes["tariff_code"] not in tariffs:
+    if changes.get("tariff_code") is not None and changes["tariff_code"] not in tariffs:
         raise Invalid("tariff_code", f"no tariff {changes['tariff_code']!r}")
     if "route_code" in changes:
         changes["route_id"] = route_id(session, changes.pop("route_code"))

@@ -83,6 +83,13 @@ def test_public_routes_are_the_ones_open_by_nature() -> None:
         ("POST", "/api/v1/channels/zalo"),
         ("GET", "/api/v1/channels/wechat"),
         ("POST", "/api/v1/channels/wechat"),
+        # payment providers' callbacks, authenticated by their own signatures, and the pages
+        # they send the payer back to (showing an outcome, settling nothing)
+        ("GET", "/api/v1/payments/vnpay/ipn"),
+        ("GET", "/api/v1/payments/vnpay/return"),
+        ("POST", "/api/v1/payments/wallet/notify"),
+        ("GET", "/api/v1/payments/wallet/return"),
+        ("POST", "/api/v1/payments/bank/webhook"),
         # anyone, rate-limited: the amount due, applications, faults, outages
         ("GET", "/api/v1/lookup"),
         ("POST", "/api/v1/applications"),

@@ -46,6 +46,7 @@ from tests.support.billing_seed import seed
 from tests.support.broker import Mosquitto
 from tests.support.central_app import FIXED_NOW, serve
 from tests.support.mqtt import wait_for
+from tests.support.signing import CENTRAL_KEY
 
 # A caller's headers (its credentials) are sent with every case. Anonymous and admin reach
 # every operation's code, so they get the most cases; each other role mostly meets its 403s
@@ -120,7 +121,9 @@ def served(db_url: str, mosquitto: Mosquitto) -> Iterator[tuple[str, httpx.Clien
     engine = make_engine(db_url)
     upgrade(engine)
     app = create_app(engine, clock=lambda: FIXED_NOW)
-    publisher = CommandPublisher(BrokerSettings(port=mosquitto.port, client_id="fuzz"))
+    publisher = CommandPublisher(
+        BrokerSettings(port=mosquitto.port, client_id="fuzz"), signing_key=CENTRAL_KEY
+    )
     publisher.start()
     app.state.commands = publisher
     try:
@@ -176,8 +179,11 @@ def _fuzz_operation(
             tally.failures.setdefault(name, f"no answer: {exc!r}")
             return
         tally.statuses[response.status_code] += 1
+        # a body over the route's limit is refused (413) before it is read against the schema:
+        # a rejection, which negative_data_rejection does not count among its statuses
+        unread = [negative_data_rejection] if response.status_code == 413 else None
         try:
-            case.validate_response(response, checks=checks, headers=headers)
+            case.validate_response(response, checks=checks, excluded_checks=unread, headers=headers)
         except (Failure, FailureGroup) as exc:
             tally.failures.setdefault(name, f"{exc}\n{case.as_curl_command(headers)}"[:3000])
 

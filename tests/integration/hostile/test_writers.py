@@ -14,10 +14,23 @@ from sqlalchemy import event, text
 
 from central.api.errors import ErrorOut
 from central.app import create_app
+from central.auth import Role
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
+from tests.support.auth import key_headers
 from tests.support.central_app import FIXED_NOW, serve
 from tests.support.db import sqlite_url
+
+
+def seen_by(began: threading.Event) -> Any:
+    """A cursor listener setting ``began`` at the request's first statement of its own: the
+    credential's lookup (``api_keys``, in a session of its own) does not count."""
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith(("BEGIN IMMEDIATE", "SELECT")) and "api_keys" not in statement:
+            began.set()
+
+    return seen
 
 
 def test_a_write_during_another_writers_transaction_waits_and_succeeds(tmp_path: Path) -> None:
@@ -25,23 +38,24 @@ def test_a_write_during_another_writers_transaction_waits_and_succeeds(tmp_path:
     engine = make_engine(url)
     upgrade(engine)
     app = create_app(engine, clock=lambda: FIXED_NOW)
-    # The other writer: a transaction holding the write lock with a row not yet committed.
+    headers = key_headers(engine, Role.ADMIN)
     holder = sqlite3.connect(engine.url.database, isolation_level=None, timeout=30)
-    holder.execute("BEGIN IMMEDIATE")
-    holder.execute("INSERT INTO stations (code, name) VALUES ('IMPORT', 'từ Excel')")
-    # Let the holder commit once the request has begun its transaction: a request that read
-    # first and wrote later would then hold a stale snapshot and fail at its write.
     began = threading.Event()
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.startswith(("BEGIN IMMEDIATE", "SELECT")):
-            began.set()
-
-    event.listen(engine, "after_cursor_execute", seen)
-    event.listen(engine, "before_cursor_execute", seen)
     answer: list[httpx.Response] = []
     try:
-        with serve(app) as base, httpx.Client(base_url=base, timeout=60) as client:
+        with serve(app) as base, httpx.Client(base_url=base, timeout=60, headers=headers) as client:
+            # the key's first use is written now (its last use, once a minute), before the
+            # other writer holds the lock
+            assert client.get("/api/v1/stations").status_code == 200
+            # The other writer: a transaction holding the write lock with a row not yet
+            # committed.
+            holder.execute("BEGIN IMMEDIATE")
+            holder.execute("INSERT INTO stations (code, name) VALUES ('IMPORT', 'từ Excel')")
+            # Let the holder commit once the request has begun its transaction (not the
+            # credential's lookup, in a session of its own): a request that read first and
+            # wrote later would then hold a stale snapshot and fail at its write.
+            event.listen(engine, "after_cursor_execute", seen_by(began))
+            event.listen(engine, "before_cursor_execute", seen_by(began))
             worker = threading.Thread(
                 target=lambda: answer.append(
                     client.post("/api/v1/stations", json={"code": "Q3", "name": "Quận 3"})
@@ -67,28 +81,30 @@ def test_two_writers_of_the_same_record_end_in_one_row_and_a_409(db_url: str) ->
     engine = make_engine(db_url)
     upgrade(engine)
     app = create_app(engine, clock=lambda: FIXED_NOW)
+    headers = key_headers(engine, Role.ADMIN)
     began = threading.Event()
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.startswith(("BEGIN IMMEDIATE", "SELECT")):
-            began.set()
-
+    seen = seen_by(began)
     answer: list[httpx.Response] = []
     try:
-        with engine.connect() as holder:
+        with (
+            serve(app) as base,
+            httpx.Client(base_url=base, timeout=60, headers=headers) as client,
+            engine.connect() as holder,
+        ):
+            # the key's first use is written before the other writer holds the lock
+            assert client.get("/api/v1/stations").status_code == 200
             holder.execute(text("INSERT INTO stations (code, name) VALUES ('Q3', 'first')"))
             event.listen(engine, "before_cursor_execute", seen)
             event.listen(engine, "after_cursor_execute", seen)
-            with serve(app) as base, httpx.Client(base_url=base, timeout=60) as client:
-                worker = threading.Thread(
-                    target=lambda: answer.append(
-                        client.post("/api/v1/stations", json={"code": "Q3", "name": "second"})
-                    )
+            worker = threading.Thread(
+                target=lambda: answer.append(
+                    client.post("/api/v1/stations", json={"code": "Q3", "name": "second"})
                 )
-                worker.start()
-                assert began.wait(30)
-                holder.commit()
-                worker.join(60)
+            )
+            worker.start()
+            assert began.wait(30)
+            holder.commit()
+            worker.join(60)
             event.remove(engine, "before_cursor_execute", seen)
             event.remove(engine, "after_cursor_execute", seen)
             names = holder.execute(text("SELECT name FROM stations WHERE code = 'Q3'")).all()
