@@ -11,10 +11,13 @@ from typing import Annotated
 from fastapi import APIRouter, Body, HTTPException, Path, Query, Request, Response, status
 
 from central.api.deps import ClockDep, OperatorDep, SessionDep
+from central.api.headers import attachment
+from central.api.types import FileNameQuery, MediaTypeQuery
 from central.auth import Role, allow, public
 from central.channels.lookup import RateLimiter
 from central.notify import subscriptions
-from central.service import files, outages, requests, workorders
+from central.records import filetypes
+from central.service import outages, requests, workorders
 from central.service.schemas import (
     ApplicationIn,
     ApplicationKind,
@@ -31,6 +34,7 @@ from central.service.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["customer service"])
+WORK_FILES = frozenset({filetypes.JPEG, filetypes.PNG, filetypes.PDF})
 STAFF = allow(Role.OPERATOR)
 READERS = allow(Role.OPERATOR, Role.AUDITOR, Role.BILLING_CLERK)
 Number = Annotated[str, Query(min_length=1, max_length=32)]
@@ -133,16 +137,17 @@ def attach_work_order_file(
     clock: ClockDep,
     operator: OperatorDep,
     number: DocNo,
-    filename: Annotated[str, Query(min_length=1, max_length=200)],
+    filename: FileNameQuery,
     data: Annotated[bytes, Body(media_type="application/octet-stream")],
-    content_type: Annotated[str, Query(max_length=100)] = "image/jpeg",
+    content_type: MediaTypeQuery = None,
 ) -> dict[str, int]:
-    files.check(content_type, data, filename)
+    """A photo or PDF of the work, checked by its content (the claimed type must match)."""
+    media = filetypes.checked(data, content_type, WORK_FILES, field="data")
     row = workorders.attach(
         session,
         number,
         filename=filename,
-        content_type=content_type,
+        content_type=media,
         data=data,
         by=operator,
         clock=clock,
@@ -154,14 +159,7 @@ def attach_work_order_file(
 @router.get("/work-orders/{number}/files/{file_id}", dependencies=[READERS])
 def get_work_order_file(session: SessionDep, number: DocNo, file_id: Id) -> Response:
     row = workorders.file(session, number, file_id)
-    return Response(
-        row.data,
-        media_type=row.content_type,
-        headers={
-            "Content-Disposition": files.disposition(row.filename),
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return attachment(row.data, media_type=row.content_type, filename=row.filename)
 
 
 @router.get("/customers/{customer_id}/work-orders", dependencies=[READERS])

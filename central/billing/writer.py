@@ -79,7 +79,7 @@ def write_bills(session: Session, run: RunInfo, drafts: Sequence[Draft], *, now:
         _write(session, run, drafts, now=now)
     except sqlite3.IntegrityError as exc:
         raise BillExists(str(exc)) from exc
-    except Exception as exc:
+    except Exception as exc:  # psycopg's own errors have no common base here: test sqlstate
         if getattr(exc, "sqlstate", None) == UNIQUE_VIOLATION:  # psycopg
             raise BillExists(str(exc)) from exc
         raise

@@ -267,7 +267,7 @@ class IngestWorker:
             self.heartbeat = self.clock()
             try:
                 result = store(self.engine, items, max_skew=self.max_skew)
-            except Exception as exc:
+            except Exception as exc:  # every failure is sorted below: retried or refused
                 first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 if not isinstance(exc, OperationalError | InterfaceError) or (
                     not self._busy(exc) and self._database_answers()
