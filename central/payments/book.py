@@ -168,9 +168,13 @@ def refund(
     clock: ledger.Clock,
     reason: str = "",
     provider_ref: str = "",
+    reversal: bool = False,
 ) -> RefundRow:
     """Give back ``amount`` of a payment: first its unused credit, then off its bills, newest
-    first (those bills reopen). Once per ``request_ref``."""
+    first (those bills reopen). Once per ``request_ref``.
+
+    A ``reversal`` takes back money that never arrived (the provider's error, a short
+    settlement): the same movement, posted on the ledger as a reversal, not a refund."""
     pay = get(session, payment_id)
     done = session.scalar(
         select(RefundRow).where(
@@ -203,7 +207,7 @@ def refund(
     row = RefundRow(
         payment_id=payment_id,
         amount=amount,
-        kind="full" if amount == pay.amount else "partial",
+        kind="reversal" if reversal else "full" if amount == pay.amount else "partial",
         request_ref=request_ref,
         provider_ref=provider_ref,
         status="completed",
@@ -218,9 +222,9 @@ def refund(
         ledger.post(
             session,
             pay.customer_id,
-            "refund",
+            "reversal" if reversal else "refund",
             amount,
-            f"refund:{row.id}",
+            f"{'reversal:refund' if reversal else 'refund'}:{row.id}",
             by=by,
             clock=clock,
             payment_id=payment_id,

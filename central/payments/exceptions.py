@@ -5,8 +5,11 @@ ledger:
 * ``assign``: an unassigned payment becomes the named account's (posted and allocated);
 * ``refund``: the payment's money goes back (a refund on the ledger when it has an account);
 * ``write_off``: unclaimed money is kept as other income (the payment stops counting);
-* ``bank_error``: the bank's line was wrong (nothing moves; the bank corrects it);
-* ``confirm``: the suggestion or difference is accepted as it stands.
+* ``bank_error``: the provider credited or listed money in error: a payment booked from it is
+  reversed on the ledger (its bills reopen); a line with no payment moves nothing;
+* ``confirm``: the suggestion is accepted. A transfer suggested for an account is assigned to
+  it; a line paired with a payment of another amount settles at the provider's amount — a
+  shortfall is reversed on the ledger, an excess is booked as a payment of the difference.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central.db.models.payments import PaymentExceptionRow
+from central.db.models.payments import PaymentExceptionRow, PaymentRow, StatementLineRow
 from central.db.models.records import CustomerRow
 from central.payments import book, ledger
 from central.payments.errors import Conflict, Invalid, NotFound
@@ -78,25 +81,15 @@ def resolve(
     if action not in ACTIONS:
         raise Invalid("action", f"action must be one of {ACTIONS}")
     pay = book.get(session, row.payment_id) if row.payment_id is not None else None
+    chosen = action
+    if action == "confirm" and row.suggested_customer_id is not None and customer_id is None:
+        action, customer_id = "assign", row.suggested_customer_id
     if action == "assign":
         if pay is None or pay.customer_id is not None:
             raise Conflict(f"exception {exception_id} has no unassigned payment to assign")
         if customer_id is None or session.get(CustomerRow, customer_id) is None:
             raise Invalid("customer_id", "assign needs an existing customer_id")
-        pay.customer_id = customer_id
-        session.flush()
-        if pay.status == "completed":
-            ledger.post(
-                session,
-                customer_id,
-                "payment",
-                -pay.amount,
-                f"payment:{pay.id}",
-                by=by,
-                clock=clock,
-                payment_id=pay.id,
-            )
-            ledger.settle(session, customer_id, clock=clock)
+        _assign(session, pay, customer_id, by=by, clock=clock)
     elif action == "refund":
         if pay is None:
             raise Conflict(f"exception {exception_id} has no payment to refund")
@@ -114,9 +107,83 @@ def resolve(
         if pay is None or pay.customer_id is not None:
             raise Conflict("only unassigned money can be written off")
         pay.status = "written_off"
-    row.status, row.action, row.note = "resolved", action, note[:300]
+    elif action == "bank_error" and pay is not None:
+        left = pay.amount - book.refunded(session, pay.id)
+        if pay.status in ("completed", "partially_refunded") and left > 0:
+            book.refund(
+                session,
+                pay.id,
+                left,
+                request_ref=f"exception:{row.id}",
+                by=by,
+                clock=clock,
+                reason=note or "credited in error by the provider",
+                reversal=True,
+            )
+    elif action == "confirm" and pay is not None and row.line_id is not None:
+        line = session.get(StatementLineRow, row.line_id)
+        if line is not None and line.amount != pay.amount:
+            _settle_at_provider_amount(session, row, pay, line.amount, by=by, clock=clock)
+    row.status, row.action, row.note = "resolved", chosen, note[:300]
     row.resolved_by, row.resolved_at = by, clock()
     if customer_id is not None and action == "assign":
         row.note = f"assigned to customer {customer_id}. {note}"[:300]
     session.flush()
     return row
+
+
+def _assign(
+    session: Session, pay: PaymentRow, customer_id: int, *, by: str, clock: ledger.Clock
+) -> None:
+    pay.customer_id = customer_id
+    session.flush()
+    if pay.status == "completed":
+        ledger.post(
+            session,
+            customer_id,
+            "payment",
+            -pay.amount,
+            f"payment:{pay.id}",
+            by=by,
+            clock=clock,
+            payment_id=pay.id,
+        )
+        ledger.settle(session, customer_id, clock=clock)
+
+
+def _settle_at_provider_amount(
+    session: Session,
+    row: PaymentExceptionRow,
+    pay: PaymentRow,
+    provider_amount: int,
+    *,
+    by: str,
+    clock: ledger.Clock,
+) -> None:
+    """The provider's amount is what arrived: reverse a shortfall, book an excess."""
+    if provider_amount < pay.amount:
+        book.refund(
+            session,
+            pay.id,
+            pay.amount - provider_amount,
+            request_ref=f"exception:{row.id}",
+            by=by,
+            clock=clock,
+            reason=f"provider settled {provider_amount} of {pay.amount}",
+            reversal=True,
+        )
+        return
+    book.record(
+        session,
+        book.NewPayment(
+            channel=pay.channel,
+            method=pay.method,
+            provider_ref=f"exception:{row.id}",
+            amount=provider_amount - pay.amount,
+            taken_by=by,
+            paid_at=pay.paid_at,
+            customer_id=pay.customer_id,
+            note=f"provider settled {provider_amount} for payment {pay.id} of {pay.amount}",
+        ),
+        clock=clock,
+    )

@@ -329,7 +329,13 @@ def totals(session: Session) -> Totals:
         paid=total(
             PaymentRow.amount, PaymentRow.status.in_(COUNTING), PaymentRow.customer_id.is_not(None)
         ),
-        refunded=total(RefundRow.amount, RefundRow.status == "completed"),
+        refunded=total(
+            RefundRow.amount,
+            RefundRow.status == "completed",
+            RefundRow.payment_id.in_(
+                select(PaymentRow.id).where(PaymentRow.customer_id.is_not(None))
+            ),
+        ),
         allocated=total(AllocationRow.amount),
         credit=credit,
     )

@@ -152,22 +152,46 @@ def reconcile_day(
     tolerance: int = 0,
     window: int = 2,
 ) -> dict[str, Any]:
-    """Compare one business day of ``channel`` (``bank`` or ``vnpay``) and open exceptions."""
+    """Compare one business day of ``channel`` (``bank`` or ``vnpay``) and open exceptions.
+
+    The day's lines are compared with the payments of ``window`` days either side: a bank
+    value-dates a transfer made late on Friday on Monday, and a suggestion may pair a line
+    with a payment of the next day. Only the day's own payments are reported as missing from
+    the file; the others belong to their own day's reconciliation.
+    """
     start, end = _day_bounds(day)
+    spread = timedelta(days=window)
     line_q = (
         StatementLineRow.source == channel,
         StatementLineRow.value_date == day,
         StatementLineRow.amount > 0,
     )
+    near_lines = (
+        StatementLineRow.source == channel,
+        StatementLineRow.value_date >= day - spread,
+        StatementLineRow.value_date <= day + spread,
+        StatementLineRow.amount > 0,
+    )
     pay_q = (
         PaymentRow.channel == channel,
-        PaymentRow.paid_at >= start,
-        PaymentRow.paid_at < end,
+        PaymentRow.paid_at >= start - spread,
+        PaymentRow.paid_at < end + spread,
         PaymentRow.status.in_(ledger.COUNTING),
     )
     same = and_(
         PaymentRow.provider_ref == StatementLineRow.ref,
         PaymentRow.amount == StatementLineRow.amount,
+    )
+    # a payment already suggested for another day's line is that day's to settle
+    paired_elsewhere = (
+        select(PaymentExceptionRow.id)
+        .join(StatementLineRow, StatementLineRow.id == PaymentExceptionRow.line_id)
+        .where(
+            PaymentExceptionRow.payment_id == PaymentRow.id,
+            PaymentExceptionRow.kind == "suggested",
+            StatementLineRow.value_date != day,
+        )
+        .exists()
     )
     with writer(engine) as session:
         if session.get_bind().dialect.name == "postgresql":
@@ -190,12 +214,16 @@ def reconcile_day(
                 literal(day, Date),
             ).where(*line_q, ~exists().where(same, *pay_q))
         ).all()
-        payments = session.execute(
-            select(
-                PaymentRow.id, PaymentRow.provider_ref, PaymentRow.amount, literal(day, Date)
-            ).where(*pay_q, ~exists().where(same, *line_q))
-        ).all()
+        payments = [
+            (pid, ref, amount, (paid_at + LOCAL).date())
+            for pid, ref, amount, paid_at in session.execute(
+                select(
+                    PaymentRow.id, PaymentRow.provider_ref, PaymentRow.amount, PaymentRow.paid_at
+                ).where(*pay_q, ~exists().where(same, *near_lines), ~paired_elsewhere)
+            )
+        ]
         result = matching.reconcile(lines, payments, tolerance=tolerance, window=window)
+        result.payments_only = [p for p in result.payments_only if p[3] == day]
         _open_exceptions(session, channel, day, result, now=clock())
         session.commit()
     summary = result.summary()
